@@ -1,0 +1,43 @@
+"""The control plane's Flask app: factory, models, REST blueprints.
+
+May import: config, memory, identity, tasks (never agent_sdk).
+"""
+
+import logging
+
+from flask import Flask
+
+from config import Config
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the control plane app; ``None`` reads the settings from the environment."""
+    from app.api import register_blueprints
+    from app.errors import register_error_handlers
+    from app.extensions import init_celery, init_db, init_redis
+    from app.jsonio import OrjsonProvider
+
+    config = config or Config.from_env()
+    logging.basicConfig(level=config.log_level,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = Flask(__name__, instance_relative_config=True)
+    app.json = OrjsonProvider(app)
+    app.extensions["agentfield_config"] = config
+    _ensure_sqlite_folder(config)
+    init_db(app, config)
+    init_redis(app, config)
+    init_celery(app, config)
+    register_error_handlers(app)
+    register_blueprints(app)
+    from app import models  # noqa: F401  (tables must be known to migrations)
+    return app
+
+
+def _ensure_sqlite_folder(config: Config) -> None:
+    import os
+
+    if config.database_url.startswith("sqlite:///"):
+        path = config.database_url[len("sqlite:///"):]
+        folder = os.path.dirname(path)
+        if folder:
+            os.makedirs(folder, exist_ok=True)

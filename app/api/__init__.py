@@ -1,0 +1,10 @@
+"""REST blueprints under /api/v1 (AgentField's public API)."""
+
+from flask import Flask
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.api import execute, executions, health, nodes, notes
+
+    for module in (nodes, execute, executions, notes, health):
+        app.register_blueprint(module.bp)

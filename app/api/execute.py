@@ -1,0 +1,46 @@
+"""Execute endpoints: sync (waits for the result) and async (202 at once)."""
+
+from flask import Blueprint, request
+
+from app import records
+from app.dispatch import submit_execution, wait_for_completion
+from app.extensions import get_config
+from app.jsonio import read_json_object
+
+bp = Blueprint("execute", __name__, url_prefix="/api/v1/execute")
+
+
+def _with_ids(body: dict, status: int, row: dict):
+    headers = {"X-Execution-ID": row["execution_id"], "X-Run-ID": row["run_id"]}
+    return body, status, headers
+
+
+@bp.post("/<target>")
+def execute_sync(target: str):
+    row = submit_execution(target, read_json_object(), request.headers, "sync")
+    timeout = _wait_seconds()
+    outcome = wait_for_completion(row["execution_id"], timeout)
+    if outcome is None:
+        # The execution goes on; the caller can look it up by id.
+        body = records.accepted_view(records.fetch_execution(row["execution_id"]))
+        body.update(error="sync_wait_timeout",
+                    message=f"no result within {timeout:g} s; the execution continues, "
+                            f"poll GET /api/v1/executions/{row['execution_id']}")
+        return _with_ids(body, 202, row)
+    return _with_ids(outcome, 200, row)
+
+
+@bp.post("/async/<target>")
+def execute_async(target: str):
+    row = submit_execution(target, read_json_object(), request.headers, "async")
+    return _with_ids(records.accepted_view(row), 202, row)
+
+
+def _wait_seconds() -> float:
+    """Let a caller shorten (never lengthen) the configured sync wait."""
+    limit = get_config().sync_timeout
+    raw = request.headers.get("X-Sync-Timeout") or request.args.get("timeout")
+    try:
+        return max(0.0, min(float(raw), limit)) if raw else limit
+    except ValueError:
+        return limit

@@ -1,0 +1,76 @@
+"""Execution lookup, listing, batch status and the workers' status reports."""
+
+from flask import Blueprint, request
+
+from app import records
+from app.errors import InvalidField
+from app.jsonio import read_json_object
+from app.reports import apply_status_report
+from app.status import STATUSES, normalise_status
+
+bp = Blueprint("executions", __name__, url_prefix="/api/v1/executions")
+
+_MAX_PAGE = 200
+_MAX_BATCH = 500
+
+
+@bp.get("/<execution_id>")
+def get_execution(execution_id: str):
+    return records.status_view(records.fetch_execution(execution_id))
+
+
+@bp.get("")
+def list_executions():
+    status = request.args.get("status")
+    if status and normalise_status(status) is None:
+        raise InvalidField(f"unknown status {status!r}", {"allowed": list(STATUSES)})
+    limit = _int_arg("limit", 50, 1, _MAX_PAGE)
+    offset = _int_arg("offset", 0, 0, 10**9)
+    filters = {
+        "run_id": request.args.get("run_id") or request.args.get("workflow_id"),
+        "agent_node_id": request.args.get("node") or request.args.get("node_id"),
+        "status": normalise_status(status) if status else None,
+        "parent_execution_id": request.args.get("parent_execution_id"),
+        "session_id": request.args.get("session_id"),
+    }
+    rows, total = records.list_executions(filters, limit, offset)
+    return {
+        "executions": [records.status_view(row) for row in rows],
+        "total": total, "limit": limit, "offset": offset,
+        "has_more": offset + len(rows) < total,
+    }
+
+
+@bp.post("/batch-status")
+def batch_status():
+    ids = read_json_object().get("execution_ids")
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+        raise InvalidField("'execution_ids' must be a non-empty list of strings",
+                           {"field": "execution_ids"})
+    if len(ids) > _MAX_BATCH:
+        raise InvalidField(f"at most {_MAX_BATCH} ids per request", {"field": "execution_ids"})
+    found = records.fetch_many(ids)
+    return {
+        execution_id: records.status_view(found[execution_id]) if execution_id in found
+        else {"execution_id": execution_id, "status": "not_found"}
+        for execution_id in ids
+    }
+
+
+@bp.post("/<execution_id>/status")
+def report_status(execution_id: str):
+    row = apply_status_report(execution_id, read_json_object())
+    return records.status_view(row)
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidField(f"'{name}' must be an integer", {"field": name}) from None
+    if not low <= value <= high:
+        raise InvalidField(f"'{name}' must be between {low} and {high}", {"field": name})
+    return value

@@ -1,0 +1,70 @@
+"""Node registration, heartbeats and listing."""
+
+from flask import Blueprint, request
+
+from app.extensions import db, get_config
+from app.jsonio import read_json_object
+from app.models import AgentNode
+from app.models.types import isoformat, utcnow
+from app.registry import (
+    mark_offline,
+    node_to_dict,
+    record_heartbeat,
+    register_node,
+)
+
+bp = Blueprint("nodes", __name__, url_prefix="/api/v1/nodes")
+
+
+@bp.post("/register")
+@bp.post("")
+def create_node():
+    node = register_node(read_json_object())
+    config = get_config()
+    body = {
+        "success": True,
+        "message": "Node registered successfully",
+        "node_id": node.id,
+        "resolved_base_url": node.base_url,
+        "queue": f"agent.{node.id}",
+        "heartbeat_interval": config.heartbeat_interval,
+        "namespace": config.namespace,
+    }
+    if config.advertise_broker:
+        # Lets an agent find the broker with zero configuration (dev stack, one host).
+        body["broker_url"] = config.redis_url or "redis://127.0.0.1:6379/0"
+    return body, 201
+
+
+@bp.post("/<node_id>/heartbeat")
+def heartbeat(node_id: str):
+    body = read_json_object(required=False)
+    node = record_heartbeat(node_id, body)
+    return {"success": True, "message": "heartbeat received",
+            "timestamp": isoformat(utcnow()), "health_status": node.health_status}
+
+
+@bp.post("/<node_id>/shutdown")
+def shutdown(node_id: str):
+    mark_offline(node_id)
+    return {"success": True, "message": "shutdown acknowledged"}, 202
+
+
+@bp.get("")
+def list_nodes():
+    wanted = request.args.get("health_status")
+    nodes = [node_to_dict(node) for node in db.session.scalars(
+        db.select(AgentNode).order_by(AgentNode.id))]
+    if wanted:
+        nodes = [node for node in nodes if node["health_status"] == wanted]
+    return {"nodes": nodes, "count": len(nodes), "filters": {"health_status": wanted}}
+
+
+@bp.get("/<node_id>")
+def get_node(node_id: str):
+    from app.errors import AgentNotFound
+
+    node = db.session.get(AgentNode, node_id)
+    if node is None:
+        raise AgentNotFound(f"node '{node_id}' is not registered", {"node_id": node_id})
+    return node_to_dict(node)

@@ -1,0 +1,57 @@
+"""Notes that agents attach to executions with ``app.note()``."""
+
+from flask import Blueprint, request
+
+from app import records
+from app.errors import InvalidField
+from app.extensions import db
+from app.jsonio import read_json_object
+from app.models import ExecutionNote
+from app.models.types import isoformat
+
+bp = Blueprint("notes", __name__, url_prefix="/api/v1/executions")
+
+_MAX_NOTE = 10_000
+
+
+@bp.post("/note")
+def create_note():
+    body = read_json_object()
+    message = body.get("message")
+    if not isinstance(message, str) or not message.strip():
+        raise InvalidField("'message' is required and must be a non-blank string",
+                           {"field": "message"})
+    if len(message) > _MAX_NOTE:
+        raise InvalidField(f"'message' is longer than {_MAX_NOTE} characters",
+                           {"field": "message"})
+    tags = body.get("tags") or []
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise InvalidField("'tags' must be a list of strings", {"field": "tags"})
+    execution_id = (request.headers.get("X-Execution-ID") or body.get("execution_id")
+                    or request.args.get("execution_id"))
+    if not execution_id:
+        raise InvalidField("name the execution with the X-Execution-ID header",
+                           {"field": "X-Execution-ID"})
+    records.fetch_execution(execution_id)  # 404 for an unknown execution
+    note = ExecutionNote(execution_id=execution_id, message=message.strip(), tags=tags)
+    db.session.add(note)
+    db.session.commit()
+    return {"success": True, "note": _note_view(note), "message": "Note added successfully"}
+
+
+@bp.get("/<execution_id>/notes")
+def list_notes(execution_id: str):
+    records.fetch_execution(execution_id)
+    wanted = {t.strip().lower() for t in request.args.get("tags", "").split(",") if t.strip()}
+    notes = db.session.scalars(
+        db.select(ExecutionNote).where(ExecutionNote.execution_id == execution_id)
+        .order_by(ExecutionNote.id)
+    ).all()
+    views = [_note_view(note) for note in notes
+             if not wanted or wanted & {t.lower() for t in note.tags or []}]
+    return {"execution_id": execution_id, "notes": views, "total": len(views)}
+
+
+def _note_view(note: ExecutionNote) -> dict:
+    return {"message": note.message, "tags": note.tags or [],
+            "timestamp": isoformat(note.created_at)}

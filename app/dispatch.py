@@ -1,0 +1,155 @@
+"""Run an execution: record it, enqueue it on the agent's queue, signal and await its end."""
+
+import logging
+import time
+
+import orjson
+from flask import current_app
+from kombu.exceptions import OperationalError
+
+from app import records
+from app.errors import EnqueueFailed, InvalidInput, InvalidTarget
+from app.extensions import get_blocking_redis, get_config, get_redis
+from app.ids import new_id
+from app.models.types import utcnow
+from app.registry import resolve_function
+from app.schemas import validate_input
+from app.status import FAILED, QUEUED, RUNNING, TERMINAL
+from tasks.routing import EXECUTE_TASK, queue_for
+
+log = logging.getLogger(__name__)
+
+
+def parse_target(target: str) -> tuple[str, str]:
+    """Split ``node.function``; both parts are required."""
+    node_id, dot, function = target.partition(".")
+    if not dot or not node_id or not function or "." in function:
+        raise InvalidTarget(
+            f"invalid target '{target}': use the form 'node_id.function_name'",
+            {"target": target},
+        )
+    return node_id, function
+
+
+def submit_execution(target: str, body: dict, headers, mode: str) -> dict:
+    """Validate, write the row (committed), then enqueue it; return the row.
+
+    ``mode`` is "sync" or "async"; a body with ``"dispatch": "inline"`` records an
+    execution that the calling agent runs itself (same-node calls), so nothing is queued.
+    """
+    node_id, function = parse_target(target)
+    data = body.get("input")
+    if not isinstance(data, dict) or not data:
+        raise InvalidInput("'input' is required and must be a non-empty JSON object",
+                           {"field": "input"})
+    kind, validator = resolve_function(node_id, function)
+    validate_input(validator, data, target)
+    inline = body.get("dispatch") == "inline"
+    row = _new_row(node_id, function, kind, data, body, headers, "inline" if inline else mode)
+    records.insert_execution(row)
+    if not inline:
+        _enqueue(row)
+    return row
+
+
+def _new_row(node_id, function, kind, data, body, headers, mode) -> dict:
+    now = utcnow()
+    context = body.get("context") if isinstance(body.get("context"), dict) else None
+    inline = mode == "inline"
+    return {
+        "execution_id": new_id("exec"),
+        "run_id": headers.get("X-Run-ID") or new_id("run"),
+        "parent_execution_id": headers.get("X-Parent-Execution-ID") or None,
+        "agent_node_id": node_id,
+        "reasoner_id": function,
+        "type": kind,
+        "status": RUNNING if inline else QUEUED,
+        "mode": mode,
+        "input_payload": data,
+        "context": context,
+        "session_id": headers.get("X-Session-ID") or None,
+        "actor_id": headers.get("X-Actor-ID") or None,
+        "attempt": 1 if inline else 0,
+        "created_at": now,
+        "started_at": now if inline else None,
+        "updated_at": now,
+        "result_payload": None, "error_message": None, "error_type": None,
+        "completed_at": None, "duration_ms": None,
+    }
+
+
+def execution_message(row: dict) -> dict:
+    """Build the message an agent worker receives (the wire contract with agent_sdk)."""
+    return {
+        "execution_id": row["execution_id"],
+        "run_id": row["run_id"],
+        "workflow_id": row["run_id"],
+        "parent_execution_id": row["parent_execution_id"],
+        "session_id": row["session_id"],
+        "actor_id": row["actor_id"],
+        "node_id": row["agent_node_id"],
+        "function": row["reasoner_id"],
+        "type": row["type"],
+        "input": row["input_payload"],
+        "context": row["context"],
+    }
+
+
+def _enqueue(row: dict) -> None:
+    celery = current_app.extensions["celery"]
+    try:
+        celery.send_task(
+            EXECUTE_TASK,
+            kwargs={"message": execution_message(row)},
+            queue=queue_for(row["agent_node_id"]),
+            task_id=row["execution_id"],
+            retry=True,
+            retry_policy={"max_retries": 2, "interval_start": 0.1, "interval_step": 0.2},
+        )
+    except (OperationalError, OSError) as exc:
+        message = f"could not enqueue on the broker: {exc}"
+        log.error("execution %s: %s", row["execution_id"], message)
+        records.finish_execution(row["execution_id"], {
+            "status": FAILED, "error_message": message, "error_type": "enqueue_failed",
+            "completed_at": utcnow(),
+        })
+        raise EnqueueFailed(message, {"execution_id": row["execution_id"]}) from None
+
+
+def done_key(execution_id: str) -> str:
+    return f"{get_config().namespace}:done:{execution_id}"
+
+
+def signal_completion(row: dict) -> None:
+    """Wake a sync waiter (a list it BLPOPs survives a late waiter) and announce the end."""
+    config = get_config()
+    payload = orjson.dumps(records.sync_view(row))
+    pipe = get_redis().pipeline(transaction=False)
+    if row.get("mode") == "sync":
+        key = done_key(row["execution_id"])
+        pipe.lpush(key, payload)
+        pipe.expire(key, int(config.sync_timeout) + config.result_signal_ttl)
+    pipe.publish(f"{config.namespace}:executions", orjson.dumps(
+        {"execution_id": row["execution_id"], "run_id": row["run_id"], "status": row["status"]}
+    ))
+    pipe.execute()
+
+
+def wait_for_completion(execution_id: str, timeout: float) -> dict | None:
+    """Block until the execution ends; return its sync view, or None when time runs out.
+
+    Waits on the Redis completion list in slices and re-reads the row after each
+    empty slice, so a lost signal costs at most one slice.
+    """
+    config = get_config()
+    blocking = get_blocking_redis()
+    key = done_key(execution_id)
+    deadline = time.monotonic() + timeout
+    while (remaining := deadline - time.monotonic()) > 0:
+        item = blocking.blpop([key], timeout=max(0.01, min(remaining, config.sync_wait_slice)))
+        if item is not None:
+            return orjson.loads(item[1])
+        row = records.fetch_execution(execution_id)
+        if row["status"] in TERMINAL:
+            return records.sync_view(row)
+    return None

@@ -1,0 +1,126 @@
+"""API error leaves and the handlers that render every error as JSON."""
+
+import logging
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from config.errors import ControlPlaneError
+
+log = logging.getLogger(__name__)
+
+
+class BadRequest(ControlPlaneError):
+    """Raised when a request is malformed."""
+
+    code = "bad_request"
+    status = 400
+
+
+class InvalidJSON(BadRequest):
+    """Raised when the body is not valid JSON or not a JSON object."""
+
+    code = "invalid_json"
+
+
+class InvalidTarget(BadRequest):
+    """Raised when a target is not of the form ``node.function``."""
+
+    code = "invalid_target"
+
+
+class InvalidInput(BadRequest):
+    """Raised when ``input`` is missing, empty or not an object."""
+
+    code = "invalid_input"
+
+
+class InvalidStatus(BadRequest):
+    """Raised when a status report names a status we do not know."""
+
+    code = "invalid_status"
+
+
+class InvalidField(BadRequest):
+    """Raised when a field has the wrong type or value."""
+
+    code = "invalid_field"
+
+
+class NotFound(ControlPlaneError):
+    """Raised when a resource does not exist."""
+
+    code = "not_found"
+    status = 404
+
+
+class AgentNotFound(NotFound):
+    """Raised when no agent node is registered under the id."""
+
+    code = "agent_not_found"
+
+
+class FunctionNotFound(NotFound):
+    """Raised when the node has no reasoner or skill of that name."""
+
+    code = "function_not_found"
+
+
+class ExecutionNotFound(NotFound):
+    """Raised when no execution has the id."""
+
+    code = "execution_not_found"
+
+
+class InputValidationFailed(ControlPlaneError):
+    """Raised when the input does not match the function's input schema."""
+
+    code = "input_validation_failed"
+    status = 422
+
+
+class ServiceUnavailable(ControlPlaneError):
+    """Raised when a backing service (broker, database) cannot take the work."""
+
+    code = "service_unavailable"
+    status = 503
+    retry_after = 5
+
+
+class EnqueueFailed(ServiceUnavailable):
+    """Raised when the execution was recorded but its message could not be sent."""
+
+    code = "enqueue_failed"
+
+
+def error_body(code: str, message: str, details: dict | None = None) -> dict:
+    body = {"error": code, "message": message}
+    if details:
+        body["details"] = details
+    return body
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Render ControlPlaneError, HTTP errors and crashes in one JSON shape."""
+
+    @app.errorhandler(ControlPlaneError)
+    def handle_control_plane_error(error: ControlPlaneError):
+        response = jsonify(error_body(error.code, str(error), error.details))
+        response.status_code = error.status
+        if getattr(error, "retry_after", None):
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response
+
+    @app.errorhandler(HTTPException)
+    def handle_http_exception(error: HTTPException):
+        code = (error.name or "http_error").lower().replace(" ", "_")
+        response = jsonify(error_body(code, error.description or error.name))
+        response.status_code = error.code or 500
+        return response
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error: Exception):
+        log.exception("unhandled error")
+        response = jsonify(error_body("internal_error", "internal server error"))
+        response.status_code = 500
+        return response

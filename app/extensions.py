@@ -1,0 +1,90 @@
+"""Extension objects and their wiring: SQLAlchemy, Redis, Celery."""
+
+from pathlib import Path
+
+import orjson
+import redis
+from celery import Celery
+from flask import Flask, current_app
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.orm import DeclarativeBase
+
+from config import Config
+from tasks.celery_config import celery_settings
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+migrate = Migrate()
+MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def init_db(app: Flask, config: Config) -> None:
+    """Bind SQLAlchemy and keep an autocommit engine for single-statement hot paths."""
+    app.config["SQLALCHEMY_DATABASE_URI"] = config.database_url
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(config)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    with app.app_context():
+        # One statement = one round trip: no BEGIN/COMMIT pair around it.
+        app.extensions["autocommit_engine"] = db.engine.execution_options(
+            isolation_level="AUTOCOMMIT"
+        )
+
+
+def _engine_options(config: Config) -> dict:
+    options = {
+        "json_serializer": lambda obj: orjson.dumps(obj).decode(),
+        "json_deserializer": orjson.loads,
+    }
+    if config.is_sqlite:
+        options["connect_args"] = {"check_same_thread": False, "timeout": 30}
+    else:
+        options.update(pool_size=20, max_overflow=20, pool_pre_ping=True)
+    return options
+
+
+def init_redis(app: Flask, config: Config) -> None:
+    """Create the Redis clients: one for quick commands, one for long blocking waits."""
+    url = config.redis_url or "redis://127.0.0.1:6379/0"
+    app.extensions["redis"] = redis.Redis.from_url(
+        url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30
+    )
+    # BLPOP waits up to sync_wait_slice seconds; the socket must outlast it
+    # (redis-py's default socket_timeout would cut a long wait short).
+    app.extensions["redis_blocking"] = redis.Redis.from_url(
+        url,
+        socket_timeout=config.sync_wait_slice + 10,
+        socket_connect_timeout=5,
+        max_connections=512,
+    )
+
+
+def init_celery(app: Flask, config: Config) -> Celery:
+    """Build the Celery app inside the factory (the Flask examples/celery pattern)."""
+    celery = Celery(app.name)
+    celery.config_from_object(celery_settings(config))
+    celery.set_default()
+    app.extensions["celery"] = celery
+    return celery
+
+
+def get_redis() -> redis.Redis:
+    return current_app.extensions["redis"]
+
+
+def get_blocking_redis() -> redis.Redis:
+    return current_app.extensions["redis_blocking"]
+
+
+def get_engine():
+    """Return the autocommit engine used for single-statement reads and writes."""
+    return current_app.extensions["autocommit_engine"]
+
+
+def get_config() -> Config:
+    return current_app.extensions["agentfield_config"]

@@ -1,0 +1,50 @@
+"""Execution and ExecutionNote: the durable record of every call."""
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from app.models.types import JSONType, utcnow
+
+
+class Execution(db.Model):
+    """One call of a reasoner or skill, written before anything runs."""
+
+    __tablename__ = "executions"
+
+    execution_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    run_id: Mapped[str] = mapped_column(sa.String(128), index=True)
+    parent_execution_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    agent_node_id: Mapped[str] = mapped_column(sa.String(128), index=True)
+    reasoner_id: Mapped[str] = mapped_column(sa.String(128))
+    type: Mapped[str] = mapped_column(sa.String(16), default="reasoner")
+    status: Mapped[str] = mapped_column(sa.String(16), index=True)
+    # How the caller waits: "sync" (a request blocks on it), "async", or "inline"
+    # (the calling agent runs it in-process; nothing is enqueued).
+    mode: Mapped[str] = mapped_column(sa.String(8), default="async")
+    input_payload = mapped_column(JSONType, nullable=True)
+    context = mapped_column(JSONType, nullable=True)
+    result_payload = mapped_column(JSONType, nullable=True)
+    error_message: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    error_type: Mapped[str | None] = mapped_column(sa.String(128), nullable=True)
+    session_id: Mapped[str | None] = mapped_column(sa.String(128), index=True)
+    actor_id: Mapped[str | None] = mapped_column(sa.String(128), index=True)
+    attempt: Mapped[int] = mapped_column(sa.Integer, default=0)
+    created_at = mapped_column(sa.DateTime(timezone=True), default=utcnow, index=True)
+    started_at = mapped_column(sa.DateTime(timezone=True), nullable=True)
+    completed_at = mapped_column(sa.DateTime(timezone=True), nullable=True)
+    duration_ms: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    updated_at = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+
+class ExecutionNote(db.Model):
+    """A note an agent attached to an execution with ``app.note()``."""
+
+    __tablename__ = "execution_notes"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    execution_id: Mapped[str] = mapped_column(sa.String(64), index=True)
+    message: Mapped[str] = mapped_column(sa.Text)
+    tags = mapped_column(JSONType, default=list)
+    created_at = mapped_column(sa.DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,143 @@
+"""Execution rows: single-statement inserts and updates, reads, and their JSON shapes."""
+
+from datetime import datetime
+
+from sqlalchemy import func, insert, select, update
+
+from app.errors import ExecutionNotFound
+from app.extensions import get_engine
+from app.models import Execution
+from app.models.types import isoformat, utcnow
+from app.status import QUEUED, RUNNING, TERMINAL
+
+executions = Execution.__table__
+_NOT_TERMINAL = executions.c.status.not_in(sorted(TERMINAL))
+
+
+def insert_execution(values: dict) -> None:
+    """Write a new execution row in one autocommitted statement."""
+    with get_engine().connect() as conn:
+        conn.execute(insert(executions), values)
+
+
+def update_execution(execution_id: str, condition, values: dict) -> dict | None:
+    """Apply ``values`` where ``condition`` holds; return the updated row or None."""
+    values = {**values, "updated_at": utcnow()}
+    statement = (
+        update(executions)
+        .where(executions.c.execution_id == execution_id, condition)
+        .values(**values)
+        .returning(*executions.c)
+    )
+    with get_engine().connect() as conn:
+        row = conn.execute(statement).mappings().first()
+    return dict(row) if row else None
+
+
+def mark_running(execution_id: str, started_at: datetime | None = None) -> dict | None:
+    """Move a queued execution to running; None if it is already past that."""
+    return update_execution(
+        execution_id,
+        executions.c.status.in_(["pending", QUEUED]),
+        {"status": RUNNING, "started_at": started_at or utcnow(),
+         "attempt": executions.c.attempt + 1},
+    )
+
+
+def finish_execution(execution_id: str, values: dict) -> dict | None:
+    """Record a terminal outcome unless one is already recorded."""
+    return update_execution(execution_id, _NOT_TERMINAL, values)
+
+
+def fetch_execution(execution_id: str) -> dict:
+    """Return the row as a dict, or raise ExecutionNotFound."""
+    with get_engine().connect() as conn:
+        row = conn.execute(
+            select(executions).where(executions.c.execution_id == execution_id)
+        ).mappings().first()
+    if row is None:
+        raise ExecutionNotFound(f"execution '{execution_id}' not found",
+                                {"execution_id": execution_id})
+    return dict(row)
+
+
+def fetch_many(execution_ids: list[str]) -> dict[str, dict]:
+    with get_engine().connect() as conn:
+        rows = conn.execute(
+            select(executions).where(executions.c.execution_id.in_(execution_ids))
+        ).mappings().all()
+    return {row["execution_id"]: dict(row) for row in rows}
+
+
+def list_executions(filters: dict, limit: int, offset: int) -> tuple[list[dict], int]:
+    """Return one page of executions, newest first, and the total that match."""
+    conditions = [getattr(executions.c, column) == value
+                  for column, value in filters.items() if value]
+    page = (select(executions).where(*conditions)
+            .order_by(executions.c.created_at.desc(), executions.c.execution_id.desc())
+            .limit(limit).offset(offset))
+    count = select(func.count()).select_from(executions).where(*conditions)
+    with get_engine().connect() as conn:
+        rows = conn.execute(page).mappings().all()
+        total = conn.execute(count).scalar_one()
+    return [dict(row) for row in rows], total
+
+
+def status_view(row: dict) -> dict:
+    """Render a row as ``GET /api/v1/executions/{id}`` answers it."""
+    return {
+        "execution_id": row["execution_id"],
+        "run_id": row["run_id"],
+        "workflow_id": row["run_id"],
+        "parent_execution_id": row["parent_execution_id"],
+        "node_id": row["agent_node_id"],
+        "agent_node_id": row["agent_node_id"],
+        "reasoner_id": row["reasoner_id"],
+        "target": f"{row['agent_node_id']}.{row['reasoner_id']}",
+        "type": row["type"],
+        "status": row["status"],
+        "input": row["input_payload"],
+        "result": row["result_payload"],
+        "error": row["error_message"],
+        "error_type": row["error_type"],
+        "session_id": row["session_id"],
+        "actor_id": row["actor_id"],
+        "attempt": row["attempt"],
+        "created_at": isoformat(row["created_at"]),
+        "started_at": isoformat(row["started_at"]),
+        "completed_at": isoformat(row["completed_at"]),
+        "duration_ms": row["duration_ms"],
+        "webhook_registered": False,
+    }
+
+
+def sync_view(row: dict) -> dict:
+    """Render a row as the sync execute endpoint answers it (AgentField's shape)."""
+    body = {
+        "execution_id": row["execution_id"],
+        "run_id": row["run_id"],
+        "status": row["status"],
+        "result": row["result_payload"],
+        "duration_ms": row["duration_ms"],
+        "finished_at": isoformat(row["completed_at"]),
+    }
+    if row["error_message"] is not None:
+        body["error_message"] = row["error_message"]
+        body["error_type"] = row["error_type"]
+    return body
+
+
+def accepted_view(row: dict) -> dict:
+    """Render a row as the async execute endpoint answers it (202)."""
+    created = isoformat(row["created_at"])
+    return {
+        "execution_id": row["execution_id"],
+        "run_id": row["run_id"],
+        "workflow_id": row["run_id"],
+        "status": row["status"],
+        "target": f"{row['agent_node_id']}.{row['reasoner_id']}",
+        "type": row["type"],
+        "created_at": created,
+        "enqueued_at": created,
+        "webhook_registered": False,
+    }

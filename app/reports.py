@@ -1,0 +1,106 @@
+"""Status reports from agent workers: validate, persist, then signal the end."""
+
+from datetime import datetime
+
+from sqlalchemy import func, true
+
+from app import records
+from app.dispatch import signal_completion
+from app.errors import InvalidField, InvalidStatus
+from app.models.types import utcnow
+from app.status import RUNNING, STATUSES, SUCCEEDED, TERMINAL, normalise_status
+from config.errors import ControlPlaneError
+
+
+class ExecutionAlreadyFinished(ControlPlaneError):
+    """Raised when a report arrives for an execution that already has an outcome."""
+
+    code = "execution_already_finished"
+    status = 409
+
+
+def apply_status_report(execution_id: str, body: dict) -> dict:
+    """Record a worker's report; return the row as it now stands.
+
+    Raises:
+        InvalidStatus: the status word is unknown.
+        ExecutionNotFound: no such execution.
+        ExecutionAlreadyFinished: a terminal outcome is already recorded.
+    """
+    status = normalise_status(body.get("status"))
+    if status is None:
+        raise InvalidStatus(
+            f"unsupported status {body.get('status')!r}",
+            {"allowed": list(STATUSES)},
+        )
+    if status in TERMINAL:
+        return _finish(execution_id, status, body)
+    if status == RUNNING:
+        row = records.mark_running(execution_id, _timestamp(body, "started_at"))
+        return row or records.fetch_execution(execution_id)
+    return records.fetch_execution(execution_id)
+
+
+def _finish(execution_id: str, status: str, body: dict) -> dict:
+    completed_at = _timestamp(body, "completed_at") or utcnow()
+    values = {
+        "status": status,
+        "result_payload": body.get("result"),
+        "error_message": None if status == SUCCEEDED else _error_text(body, status),
+        "error_type": None if status == SUCCEEDED else _short(body.get("error_type")),
+        "completed_at": completed_at,
+    }
+    duration = body.get("duration_ms")
+    if duration is not None:
+        if not isinstance(duration, (int, float)) or isinstance(duration, bool) or duration < 0:
+            raise InvalidField("'duration_ms' must be a non-negative number",
+                               {"field": "duration_ms"})
+        values["duration_ms"] = int(duration)
+    started_at = _timestamp(body, "started_at")
+    if started_at is not None:
+        values["started_at"] = func.coalesce(records.executions.c.started_at, started_at)
+    row = records.finish_execution(execution_id, values)
+    if row is None:
+        current = records.fetch_execution(execution_id)  # raises 404 when unknown
+        raise ExecutionAlreadyFinished(
+            f"execution '{execution_id}' already ended as '{current['status']}'",
+            {"execution_id": execution_id, "status": current["status"]},
+        )
+    if row["duration_ms"] is None:
+        row = _fill_duration(row)
+    signal_completion(row)
+    return row
+
+
+def _fill_duration(row: dict) -> dict:
+    start = row["started_at"] or row["created_at"]
+    end = row["completed_at"]
+    if start is None or end is None:
+        return row
+    if (start.tzinfo is None) != (end.tzinfo is None):
+        start, end = start.replace(tzinfo=None), end.replace(tzinfo=None)
+    duration = max(0, int((end - start).total_seconds() * 1000))
+    updated = records.update_execution(row["execution_id"], true(), {"duration_ms": duration})
+    return updated or row
+
+
+def _error_text(body: dict, status: str) -> str:
+    error = body.get("error") or body.get("error_message")
+    if isinstance(error, dict):
+        error = error.get("message") or str(error)
+    return str(error) if error else f"execution {status}"
+
+
+def _short(value) -> str | None:
+    return str(value)[:128] if value else None
+
+
+def _timestamp(body: dict, field: str) -> datetime | None:
+    raw = body.get(field)
+    if raw is None:
+        return None
+    try:
+        return datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidField(f"'{field}' must be an RFC 3339 timestamp",
+                           {"field": field}) from None

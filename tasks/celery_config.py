@@ -1,0 +1,43 @@
+"""Celery settings that avoid the known Redis-broker traps (see docs/ARCHITECTURE.md)."""
+
+from config import Config
+from tasks.routing import CONTROL_QUEUE
+
+
+def celery_settings(config: Config) -> dict:
+    """Return the Celery configuration for the control plane's app."""
+    broker = config.redis_url or "redis://127.0.0.1:6379/0"
+    return {
+        "broker_url": broker,
+        # PostgreSQL is the truth; no result backend keeps Redis clean and the
+        # send path free of a result subscription.
+        "result_backend": None,
+        "task_ignore_result": True,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "result_serializer": "json",
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "broker_transport_options": {
+            "visibility_timeout": config.visibility_timeout,
+            "health_check_interval": 25,
+            "socket_keepalive": True,
+            "socket_timeout": 30,
+        },
+        "broker_connection_retry_on_startup": True,
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        "task_default_queue": CONTROL_QUEUE,
+        "task_create_missing_queues": True,
+        "worker_send_task_events": True,
+        "task_send_sent_event": False,
+        "worker_max_tasks_per_child": 1000,
+        "beat_schedule": {
+            "sweep-node-health": {
+                "task": "tasks.sweep_node_health",
+                "schedule": max(config.heartbeat_interval, 5.0),
+                "options": {"queue": CONTROL_QUEUE, "expires": 30},
+            },
+        },
+        "include": ["tasks.control"],
+    }

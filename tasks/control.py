@@ -1,0 +1,14 @@
+"""Control-plane tasks on the ``control`` queue (run by the worker, scheduled by beat)."""
+
+from celery import shared_task
+
+
+@shared_task(name="tasks.sweep_node_health", ignore_result=True)
+def sweep_node_health_task() -> list[str]:
+    """Mark nodes whose heartbeats stopped as inactive."""
+    from celery import current_app as celery_app
+
+    from app.registry import sweep_node_health
+
+    with celery_app.flask_app.app_context():
+        return sweep_node_health()
