@@ -23,7 +23,6 @@ def create_app(config: Config | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.json = OrjsonProvider(app)
     app.extensions["agentfield_config"] = config
-    _ensure_sqlite_folder(config)
     init_db(app, config)
     init_redis(app, config)
     init_celery(app, config)
@@ -32,12 +31,3 @@ def create_app(config: Config | None = None) -> Flask:
     from app import models  # noqa: F401  (tables must be known to migrations)
     return app
 
-
-def _ensure_sqlite_folder(config: Config) -> None:
-    import os
-
-    if config.database_url.startswith("sqlite:///"):
-        path = config.database_url[len("sqlite:///"):]
-        folder = os.path.dirname(path)
-        if folder:
-            os.makedirs(folder, exist_ok=True)

@@ -8,6 +8,7 @@ from celery import Celery
 from flask import Flask, current_app
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import event
 from sqlalchemy.orm import DeclarativeBase
 
 from config import Config
@@ -30,10 +31,20 @@ def init_db(app: Flask, config: Config) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     with app.app_context():
+        if config.is_sqlite:
+            event.listen(db.engine, "connect", _sqlite_pragmas)
         # One statement = one round trip: no BEGIN/COMMIT pair around it.
         app.extensions["autocommit_engine"] = db.engine.execution_options(
             isolation_level="AUTOCOMMIT"
         )
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # WAL lets readers and one writer work at once (web threads, control worker).
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
 
 
 def _engine_options(config: Config) -> dict:

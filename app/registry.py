@@ -92,14 +92,19 @@ def record_heartbeat(node_id: str, body: dict) -> AgentNode:
     if node is None:
         raise AgentNotFound(f"node '{node_id}' is not registered", {"node_id": node_id})
     now = utcnow()
-    gap = (now - _aware(node.last_heartbeat)).total_seconds()
-    node.heartbeat_streak = node.heartbeat_streak + 1 if gap <= config.node_inactive_after else 1
+    on_time = (now - _aware(node.last_heartbeat)).total_seconds() <= config.node_inactive_after
+    was_active = node.health_status == ACTIVE and on_time
+    node.heartbeat_streak = node.heartbeat_streak + 1 if on_time else 1
     node.last_heartbeat = now
     if isinstance(body.get("status"), str):
-        node.lifecycle_status = body["status"]
-    if node.health_status != ACTIVE and node.heartbeat_streak >= config.node_recover_heartbeats:
+        node.lifecycle_status = body["status"][:32]
+    # Hysteresis: an overdue node needs a few heartbeats in a row to count again.
+    if was_active or node.heartbeat_streak >= config.node_recover_heartbeats:
+        if node.health_status != ACTIVE:
+            log.info("node %s is active again", node_id)
         node.health_status = ACTIVE
-        log.info("node %s is active again", node_id)
+    else:
+        node.health_status = INACTIVE
     db.session.commit()
     return node
 

@@ -6,7 +6,8 @@ from typing import Mapping
 
 from config.errors import ConfigError
 
-DEFAULT_SQLITE_URL = "sqlite:///instance/agentfield.db"
+# Relative to the Flask instance folder (Flask-SQLAlchemy resolves it there).
+DEFAULT_SQLITE_URL = "sqlite:///agentfield.db"
 
 
 @dataclass(frozen=True)
@@ -49,13 +50,14 @@ class Config:
         """
         env = os.environ if environ is None else environ
         reader = _Reader(env)
+        port = reader.int("PORT", 8080)
         config = cls(
             database_url=normalise_database_url(env.get("DATABASE_URL") or DEFAULT_SQLITE_URL),
             redis_url=env.get("REDIS_URL") or None,
-            port=reader.int("PORT", 8080),
+            port=port,
             namespace=env.get("AGENTFIELD_NAMESPACE", "af"),
             public_url=env.get("AGENTFIELD_PUBLIC_URL")
-            or f"http://127.0.0.1:{reader.int('PORT', 8080)}",
+            or f"http://127.0.0.1:{port}",
             sync_timeout=reader.float("AGENTFIELD_SYNC_TIMEOUT", 90.0),
             sync_wait_slice=reader.float("AGENTFIELD_SYNC_WAIT_SLICE", 5.0),
             max_run_seconds=reader.int("AGENTFIELD_MAX_RUN_SECONDS", 3600),

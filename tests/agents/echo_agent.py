@@ -1,0 +1,90 @@
+"""echo-agent: the functions the test suite runs through real Celery workers."""
+
+import asyncio
+import os
+import time
+
+import redis
+from pydantic import BaseModel
+
+from agent_sdk import Agent
+
+app = Agent("echo-agent")
+counter = redis.Redis.from_url(os.environ["TEST_COUNTER_REDIS_URL"])
+
+
+class Order(BaseModel):
+    sku: str
+    quantity: int
+
+
+@app.skill()
+def echo(text: str) -> dict:
+    """Return the text and the execution context it ran in."""
+    ctx = app.ctx
+    return {"text": text, "execution_id": ctx.execution_id, "run_id": ctx.run_id,
+            "parent_execution_id": ctx.parent_execution_id,
+            "session_id": ctx.session_id, "actor_id": ctx.actor_id}
+
+
+@app.reasoner()
+async def noop(value: int = 0) -> dict:
+    return {"value": value}
+
+
+@app.reasoner()
+def total(order: Order) -> dict:
+    """Typed input: a pydantic model parameter."""
+    return {"sku": order.sku, "total": order.quantity * 3}
+
+
+@app.reasoner()
+def explode(message: str) -> dict:
+    raise ValueError(message)
+
+
+@app.reasoner()
+async def sleepy(seconds: float, key: str = "") -> dict:
+    await asyncio.sleep(seconds)
+    if key:
+        counter.incr(key)
+    return {"slept": seconds}
+
+
+@app.reasoner()
+def count(key: str, seconds: float = 0.0) -> dict:
+    """Count runs under ``key``: the redelivery tests assert it ran once."""
+    runs = counter.incr(key)
+    time.sleep(seconds)
+    return {"runs": runs}
+
+
+@app.reasoner()
+async def depth(n: int) -> dict:
+    """Call itself n-1 more times: same-node nesting must not deadlock."""
+    app.note(f"depth {n}", tags=["depth"])
+    if n <= 1:
+        return {"ids": [app.ctx.execution_id]}
+    below = await app.call("echo-agent.depth", n=n - 1)
+    return {"ids": [app.ctx.execution_id, *below["ids"]]}
+
+
+@app.reasoner()
+async def middle(text: str) -> dict:
+    """Second level of a cross-node chain: relay-agent -> echo-agent -> sentiment-agent."""
+    sentiment = await app.call("sentiment-agent.analyze", text=text)
+    return {"me": app.ctx.execution_id, "sentiment": sentiment}
+
+
+@app.reasoner()
+async def call_broken(message: str) -> dict:
+    try:
+        await app.call("echo-agent.explode", message=message)
+    except Exception as exc:
+        return {"caught": type(exc).__name__, "status": exc.status,
+                "error_message": exc.error_message, "error_type": exc.error_type}
+    return {"caught": None}
+
+
+if __name__ == "__main__":
+    app.run()

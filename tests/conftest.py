@@ -1,0 +1,214 @@
+"""Fixtures: real PostgreSQL, Redis, a gunicorn control plane and Celery agent workers.
+
+Services come from TEST_DATABASE_URL and TEST_REDIS_URL. An unreachable service
+skips the suite locally but fails it when CI is set (a skip is not a pass there).
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg2
+import pytest
+import redis
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+DATABASE_URL = os.environ.get("TEST_DATABASE_URL",
+                              "postgresql://postgres@127.0.0.1:5432/agentfield_test")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+NAMESPACE = "aftest"
+
+
+def _unavailable(what: str, exc: Exception):
+    message = f"{what} is not reachable: {exc}"
+    if os.environ.get("CI"):
+        pytest.fail(message + " (CI requires it)", pytrace=False)
+    pytest.skip(message)
+
+
+def _ensure_database(url: str) -> None:
+    base, _, name = url.rpartition("/")
+    try:
+        conn = psycopg2.connect(base + "/postgres")
+    except psycopg2.OperationalError as exc:
+        _unavailable("PostgreSQL", exc)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+        if cur.fetchone() is None:
+            cur.execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    with conn.cursor() as cur:  # start from an empty schema; migrations build it
+        cur.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    conn.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Stack:
+    """The running system: control plane URL, processes, and their environment."""
+
+    def __init__(self, log_dir: Path):
+        self.log_dir = log_dir
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "DATABASE_URL": DATABASE_URL,
+            "REDIS_URL": REDIS_URL,
+            "PORT": str(self.port),
+            "AGENTFIELD_NAMESPACE": NAMESPACE,
+            "AGENTFIELD_SERVER": self.url,
+            "AGENTFIELD_HEARTBEAT_INTERVAL": "1",
+            "AGENTFIELD_NODE_INACTIVE_AFTER": "3",
+            "AGENTFIELD_SYNC_TIMEOUT": "30",
+            "AGENTFIELD_SYNC_WAIT_SLICE": "2",
+            "AGENTFIELD_NODE_CACHE_SECONDS": "0.5",
+            "TEST_COUNTER_REDIS_URL": REDIS_URL,
+            "WEB_CONCURRENCY": "2",
+        }
+
+    def start(self, name: str, argv: list[str], **env) -> subprocess.Popen:
+        log = open(self.log_dir / f"{name}.log", "wb")
+        process = subprocess.Popen(argv, cwd=ROOT, env={**self.env, **env},
+                                   stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        self.processes[name] = process
+        return process
+
+    def start_agent(self, name: str, script: str, **env) -> subprocess.Popen:
+        return self.start(name, [sys.executable, script], **env)
+
+    def stop(self, name: str, sig=signal.SIGTERM, timeout: float = 20) -> int:
+        process = self.processes.pop(name)
+        if process.poll() is None:
+            os.killpg(process.pid, sig)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        return process.returncode
+
+    def stop_all(self) -> None:
+        for name in list(self.processes):
+            self.stop(name)
+
+    def log(self, name: str) -> str:
+        return (self.log_dir / f"{name}.log").read_text(errors="replace")
+
+    def wait_until(self, check, timeout: float = 30, what: str = "condition"):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                value = check()
+                if value:
+                    return value
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {what}; logs in {self.log_dir}")
+
+
+AGENTS = {
+    "sentiment-agent": ("examples/sentiment_agent.py", {}),
+    "support-agent": ("examples/support_agent.py", {}),
+    # Two instances with one thread each: they share agent.echo-agent, and same-node
+    # nesting three deep must still finish.
+    "echo-agent": ("tests/agents/echo_agent.py", {"AGENTFIELD_CONCURRENCY": "1"}),
+    "echo-agent-2": ("tests/agents/echo_agent.py", {"AGENTFIELD_CONCURRENCY": "1"}),
+    "relay-agent": ("tests/agents/relay_agent.py", {}),
+}
+
+
+@pytest.fixture(scope="session")
+def redis_client():
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        _unavailable("Redis", exc)
+    return client
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory, redis_client):
+    """Migrate a fresh database, start gunicorn and the agents; stop them at the end."""
+    _ensure_database(DATABASE_URL)
+    redis_client.flushdb()
+    stack = Stack(tmp_path_factory.mktemp("stack-logs"))
+    subprocess.run([sys.executable, "-m", "flask", "--app", "app:create_app", "db", "upgrade"],
+                   cwd=ROOT, env=stack.env, check=True, capture_output=True)
+    stack.start("web", [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
+                        "app:create_app()"])
+    stack.wait_until(lambda: requests.get(stack.url + "/api/v1/health", timeout=2).ok,
+                     what="the control plane")
+    for name, (script, env) in AGENTS.items():
+        stack.start_agent(name, script, **env)
+    for node in ("sentiment-agent", "support-agent", "echo-agent", "relay-agent"):
+        stack.wait_until(lambda: requests.get(f"{stack.url}/api/v1/nodes/{node}").ok,
+                         what=f"{node} to register")
+    yield stack
+    stack.stop_all()
+
+
+class Api:
+    """A requests session bound to the control plane's base URL."""
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+        self.session = requests.Session()
+
+    def __getattr__(self, method):
+        def call(path, **kwargs):
+            kwargs.setdefault("timeout", 60)
+            return self.session.request(method.upper(), self.base_url + path, **kwargs)
+        return call
+
+    def execute(self, target: str, data: dict, **kwargs) -> requests.Response:
+        return self.post(f"/api/v1/execute/{target}", json={"input": data}, **kwargs)
+
+    def wait_for_status(self, execution_id: str, timeout: float = 30) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            body = self.get(f"/api/v1/executions/{execution_id}").json()
+            if body["status"] in ("succeeded", "failed", "cancelled", "timeout"):
+                return body
+            time.sleep(0.05)
+        raise AssertionError(f"{execution_id} did not finish in {timeout}s")
+
+
+@pytest.fixture(scope="session")
+def api(stack) -> Api:
+    api = Api(stack.url)
+    # Warm every queue: each node's worker has consumed at least one message.
+    for target, data in [("sentiment-agent.analyze", {"text": "warm"}),
+                         ("echo-agent.noop", {"value": 1}),
+                         ("relay-agent.start", {"text": "warm"}),
+                         ("support-agent.triage_ticket", {"ticket": {"message": "hi"}})]:
+        response = api.execute(target, data)
+        assert response.status_code == 200, (target, response.text, stack.log_dir)
+    return api
+
+
+def count_executions() -> int:
+    conn = psycopg2.connect(DATABASE_URL)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM executions")
+            return cur.fetchone()[0]
+    finally:
+        conn.close()
