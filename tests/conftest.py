@@ -104,8 +104,15 @@ class Stack:
         return process.returncode
 
     def stop_all(self) -> None:
-        for name in list(self.processes):
+        """Send SIGTERM to everything at once, then wait (agents first, web last)."""
+        for process in self.processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for name in sorted(self.processes, key=lambda n: n == "web"):
+            started = time.monotonic()
             self.stop(name)
+            if time.monotonic() - started > 5:
+                print(f"{name} took {time.monotonic() - started:.1f}s to stop")
 
     def log(self, name: str) -> str:
         return (self.log_dir / f"{name}.log").read_text(errors="replace")
