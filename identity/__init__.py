@@ -1,0 +1,4 @@
+"""Identity (DIDs, verifiable credentials): empty until its issue lands.
+
+May import: config.
+"""

@@ -1,0 +1,4 @@
+"""Shared memory fabric (scoped Redis memory): empty until its issue lands.
+
+May import: config.
+"""
