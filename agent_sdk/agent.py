@@ -70,12 +70,13 @@ class Agent(CallMixin):
         self.client = ControlPlaneClient(self.server, api_key or env.get("AGENTFIELD_API_KEY"))
         self.registry = Registry()
         self._ai: AIClient | None = None
-        self._celery: Celery | None = None
+        self._celery: Celery = build_celery(self)
         self._leases: LeaseManager | None = None
         self._started_reporter: StartedReporter | None = None
         self._registered = threading.Event()
         self._serving = False
         self._stop = threading.Event()
+        self._connect_worker_signals()
 
     # -- registration -------------------------------------------------------------
 
@@ -164,10 +165,8 @@ class Agent(CallMixin):
 
     @property
     def celery(self) -> Celery:
-        """The node's Celery app (``celery -A my_agent:app.celery worker`` works too)."""
-        if self._celery is None:
-            self._celery = build_celery(self, self.broker_url, self.max_run_seconds)
-            self._connect_worker_signals()
+        """The node's Celery app; with ``celery = app.celery`` in your module,
+        ``celery -A my_agent:celery worker`` runs the node like ``app.run()`` does."""
         return self._celery
 
     def run(self) -> None:

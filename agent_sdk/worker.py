@@ -16,11 +16,27 @@ def queue_name(node_id: str) -> str:
     return f"agent.{node_id}"
 
 
-def build_celery(agent, broker_url: str, max_run_seconds: int) -> Celery:
-    """Create the Celery app whose single task hands messages to ``agent``."""
+def build_celery(agent) -> Celery:
+    """Create the Celery app whose single task hands messages to ``agent``.
+
+    The settings are a promise: they (and the broker URL, which may come from the
+    control plane) are resolved only when Celery first needs its configuration, so
+    ``celery = app.celery`` at import time has no side effects.
+    """
     celery = Celery(f"agent-{agent.node_id}", set_as_current=False)
-    celery.conf.update(
-        broker_url=broker_url,
+    celery.add_defaults(lambda: celery_settings(agent))
+
+    @celery.task(name=EXECUTE_TASK, bind=False, ignore_result=True)
+    def execute(message: dict) -> None:
+        agent.handle_message(message)
+
+    return celery
+
+
+def celery_settings(agent) -> dict:
+    """Reliability settings shared with the control plane (see docs/ARCHITECTURE.md)."""
+    return dict(
+        broker_url=agent.broker_url,
         result_backend=None,
         task_ignore_result=True,
         task_serializer="json",
@@ -29,7 +45,7 @@ def build_celery(agent, broker_url: str, max_run_seconds: int) -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         broker_transport_options={
-            "visibility_timeout": 2 * max_run_seconds,
+            "visibility_timeout": 2 * agent.max_run_seconds,
             "health_check_interval": 25,
             "socket_keepalive": True,
             "socket_timeout": 30,
@@ -43,12 +59,6 @@ def build_celery(agent, broker_url: str, max_run_seconds: int) -> Celery:
         worker_pool="threads",
         worker_concurrency=agent.concurrency,
     )
-
-    @celery.task(name=EXECUTE_TASK, bind=False, ignore_result=True)
-    def execute(message: dict) -> None:
-        agent.handle_message(message)
-
-    return celery
 
 
 def worker_argv(agent) -> list[str]:

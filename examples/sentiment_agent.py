@@ -5,6 +5,8 @@ import os
 from agent_sdk import Agent
 
 app = Agent("sentiment-agent", agentfield_server=os.getenv("AGENTFIELD_SERVER", "http://localhost:8080"))
+# Also runnable as a plain Celery worker: celery -A <module>:celery worker
+celery = app.celery
 
 NEGATIVE = {"angry", "broken", "refund", "terrible", "worst", "hate", "crash", "down", "late"}
 POSITIVE = {"thanks", "great", "love", "awesome", "happy", "works", "perfect"}

@@ -5,6 +5,8 @@ import time
 from agent_sdk import Agent
 
 app = Agent("shutdown-agent")
+# Also runnable as a plain Celery worker: celery -A <module>:celery worker
+celery = app.celery
 
 
 @app.reasoner()

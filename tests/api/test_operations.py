@@ -55,3 +55,18 @@ def test_flower_shows_agent_queue_depth_behind_basic_auth(api, stack):
     assert {"agent.echo-agent", "agent.sentiment-agent", "agent.relay-agent"} <= set(depth)
     assert depth["agent.echo-agent"] >= 1
     stack.stop("flower")
+
+
+def test_the_celery_cli_runs_a_node_like_app_run(api, stack):
+    stack.start("cli-worker", [sys.executable, "-m", "celery", "-A",
+                               "tests.agents.shutdown_agent:celery", "worker",
+                               "--without-gossip", "--without-mingle", "-n", "cli@%h"])
+    stack.wait_until(lambda: api.get("/api/v1/nodes/shutdown-agent").json()
+                     .get("lifecycle_status") in ("starting", "ready"),
+                     what="the CLI worker to register")
+
+    response = api.execute("shutdown-agent.slow", {"seconds": 0.05}, timeout=30)
+
+    assert response.json()["status"] == "succeeded", response.text
+    assert "concurrency: 8 (thread)" in stack.log("cli-worker")  # the threads pool
+    assert stack.stop("cli-worker") == 0
