@@ -11,3 +11,10 @@ timeout = int(float(os.environ.get("AGENTFIELD_SYNC_TIMEOUT", "90"))) + 30
 graceful_timeout = 25
 keepalive = 30
 accesslog = os.environ.get("AGENTFIELD_ACCESS_LOG") or None
+
+
+def post_worker_init(worker):
+    """Each web worker also applies agents' status reports from the Redis stream."""
+    from app.report_stream import start_report_consumer
+
+    start_report_consumer(worker.wsgi)

@@ -24,6 +24,7 @@ from agent_sdk.errors import (
 )
 from agent_sdk.lease import LeaseManager
 from agent_sdk.registry import Registry, build_registration
+from agent_sdk.reporting import ReportSink
 from agent_sdk.runner import StartedReporter, run_blocking
 from agent_sdk.worker import build_celery, worker_argv
 
@@ -72,6 +73,7 @@ class Agent(CallMixin):
         self._ai: AIClient | None = None
         self._celery: Celery = build_celery(self)
         self._leases: LeaseManager | None = None
+        self._sink: ReportSink | None = None
         self._started_reporter: StartedReporter | None = None
         self._registered = threading.Event()
         self._serving = False
@@ -171,8 +173,8 @@ class Agent(CallMixin):
 
     def run(self) -> None:
         """Register, heartbeat, and consume ``agent.<node_id>`` until SIGTERM or Ctrl-C."""
-        logging.basicConfig(level=os.getenv("AGENTFIELD_LOG_LEVEL", "INFO"),
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        log.setLevel(os.getenv("AGENTFIELD_LOG_LEVEL", "INFO"))
         self.register()
         self.celery.worker_main(worker_argv(self))
 
@@ -227,15 +229,18 @@ class Agent(CallMixin):
                                         done_ttl_seconds=4 * self.max_run_seconds + 86400)
         return self._leases
 
+    def _report_sink(self) -> ReportSink:
+        if self._sink is None:
+            # "stream" (default) or "http": how outcomes reach the control plane.
+            via = os.environ.get("AGENTFIELD_REPORT_VIA", "stream")
+            self._sink = ReportSink(self._lease_manager(), self.client,
+                                    self.namespace or "af", via=via)
+        return self._sink
+
     def _reporter(self) -> StartedReporter:
         if self._started_reporter is None:
-            self._started_reporter = StartedReporter(self._report_started)
+            self._started_reporter = StartedReporter(self._report_sink().started)
         return self._started_reporter
-
-    def _report_started(self, execution_id: str, started_at: str) -> None:
-        self.client.post(f"/api/v1/executions/{execution_id}/status",
-                         {"status": "running", "started_at": started_at}, timeout=5,
-                         ok=(409,))
 
     def handle_message(self, message: dict) -> None:
         """Run one execution delivered on the queue, at most once at a time."""
@@ -251,7 +256,6 @@ class Agent(CallMixin):
         except BaseException:
             leases.release(execution_id)
             raise
-        leases.finish(execution_id)
 
     def _execute(self, message: dict) -> dict:
         ctx = ExecutionContext.from_message(message)
@@ -267,9 +271,8 @@ class Agent(CallMixin):
             reporter.cancel(ctx.execution_id)
 
     def report_outcome(self, execution_id: str, report: dict) -> None:
-        """Deliver the terminal report durably (retrying), before the message is acked."""
-        self.client.post_with_retry(f"/api/v1/executions/{execution_id}/status", report,
-                                    ok=(409,))
+        """Deliver the terminal report durably, before the message is acked."""
+        self._report_sink().finished(execution_id, report)
 
     # -- inside a function ----------------------------------------------------------
 

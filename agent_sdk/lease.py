@@ -60,6 +60,11 @@ class LeaseManager:
         with self._lock:
             self._held.discard(execution_id)
 
+    def forget(self, execution_id: str) -> None:
+        """Stop renewing a lease that was marked done elsewhere (in a pipeline)."""
+        with self._lock:
+            self._held.discard(execution_id)
+
     def release(self, execution_id: str) -> None:
         """Give the lease up without finishing (the message will be redelivered)."""
         with self._lock:

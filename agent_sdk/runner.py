@@ -134,7 +134,8 @@ class StartedReporter:
     def schedule(self, execution_id: str, started_at: str) -> None:
         with self._wake:
             self._pending[execution_id] = (time.monotonic() + self.delay, started_at)
-            self._wake.notify()
+            if len(self._pending) == 1:  # later entries are never due sooner
+                self._wake.notify()
 
     def cancel(self, execution_id: str) -> None:
         with self._wake:

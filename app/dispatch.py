@@ -4,8 +4,7 @@ import logging
 import time
 
 import orjson
-from flask import current_app
-from kombu.exceptions import OperationalError
+import redis
 
 from app import records
 from app.errors import EnqueueFailed, InvalidInput, InvalidTarget
@@ -15,7 +14,8 @@ from app.models.types import utcnow
 from app.registry import resolve_function
 from app.schemas import validate_input
 from app.status import FAILED, QUEUED, RUNNING, TERMINAL
-from tasks.routing import EXECUTE_TASK, queue_for
+from tasks.publish import publish_task
+from tasks.routing import queue_for
 
 log = logging.getLogger(__name__)
 
@@ -96,17 +96,10 @@ def execution_message(row: dict) -> dict:
 
 
 def _enqueue(row: dict) -> None:
-    celery = current_app.extensions["celery"]
     try:
-        celery.send_task(
-            EXECUTE_TASK,
-            kwargs={"message": execution_message(row)},
-            queue=queue_for(row["agent_node_id"]),
-            task_id=row["execution_id"],
-            retry=True,
-            retry_policy={"max_retries": 2, "interval_start": 0.1, "interval_step": 0.2},
-        )
-    except (OperationalError, OSError) as exc:
+        publish_task(get_redis(), queue_for(row["agent_node_id"]), row["execution_id"],
+                     {"message": execution_message(row)})
+    except (redis.RedisError, OSError) as exc:
         message = f"could not enqueue on the broker: {exc}"
         log.error("execution %s: %s", row["execution_id"], message)
         records.finish_execution(row["execution_id"], {
@@ -121,7 +114,7 @@ def done_key(execution_id: str) -> str:
 
 
 def signal_completion(row: dict) -> None:
-    """Wake a sync waiter (a list it BLPOPs survives a late waiter) and announce the end."""
+    """Wake a sync waiter: a list it BLPOPs survives a waiter that arrives late."""
     config = get_config()
     payload = orjson.dumps(records.sync_view(row))
     pipe = get_redis().pipeline(transaction=False)
@@ -129,10 +122,8 @@ def signal_completion(row: dict) -> None:
         key = done_key(row["execution_id"])
         pipe.lpush(key, payload)
         pipe.expire(key, int(config.sync_timeout) + config.result_signal_ttl)
-    pipe.publish(f"{config.namespace}:executions", orjson.dumps(
-        {"execution_id": row["execution_id"], "run_id": row["run_id"], "status": row["status"]}
-    ))
-    pipe.execute()
+    if len(pipe):
+        pipe.execute()
 
 
 def wait_for_completion(execution_id: str, timeout: float) -> dict | None:

@@ -8,7 +8,7 @@ from celery import Celery
 from flask import Flask, current_app
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import event
+from sqlalchemy import create_engine, event
 from sqlalchemy.orm import DeclarativeBase
 
 from config import Config
@@ -33,10 +33,19 @@ def init_db(app: Flask, config: Config) -> None:
     with app.app_context():
         if config.is_sqlite:
             event.listen(db.engine, "connect", _sqlite_pragmas)
-        # One statement = one round trip: no BEGIN/COMMIT pair around it.
-        app.extensions["autocommit_engine"] = db.engine.execution_options(
-            isolation_level="AUTOCOMMIT"
-        )
+        # One statement = one round trip: no BEGIN/COMMIT pair around it. A separate
+        # pool whose connections stay in autocommit: an engine derived with
+        # execution_options() would switch the level on every checkout and back.
+        # No pre-ping here (it costs a round trip per checkout); a connection found
+        # dead fails that one statement and SQLAlchemy then drops the whole pool.
+        options = {**_engine_options(config), "pool_pre_ping": False}
+        if not config.is_sqlite:
+            options["pool_recycle"] = 1800
+        engine = create_engine(db.engine.url, isolation_level="AUTOCOMMIT",
+                               pool_reset_on_return=None, **options)
+        if config.is_sqlite:
+            event.listen(engine, "connect", _sqlite_pragmas)
+        app.extensions["autocommit_engine"] = engine
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

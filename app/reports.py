@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import func, true
+from sqlalchemy import true
 
 from app import records
 from app.dispatch import signal_completion
@@ -19,8 +19,8 @@ class ExecutionAlreadyFinished(ControlPlaneError):
     status = 409
 
 
-def apply_status_report(execution_id: str, body: dict) -> dict:
-    """Record a worker's report; return the row as it now stands.
+def apply_status_report(execution_id: str, body: dict, conn=None) -> dict:
+    """Record a worker's report; return the row's key columns as they now stand.
 
     Raises:
         InvalidStatus: the status word is unknown.
@@ -34,14 +34,14 @@ def apply_status_report(execution_id: str, body: dict) -> dict:
             {"allowed": list(STATUSES)},
         )
     if status in TERMINAL:
-        return _finish(execution_id, status, body)
+        return _finish(execution_id, status, body, conn)
     if status == RUNNING:
         row = records.mark_running(execution_id, _timestamp(body, "started_at"))
-        return row or records.fetch_execution(execution_id)
-    return records.fetch_execution(execution_id)
+        return row or records.fetch_execution(execution_id, conn)
+    return records.fetch_execution(execution_id, conn)
 
 
-def _finish(execution_id: str, status: str, body: dict) -> dict:
+def _finish(execution_id: str, status: str, body: dict, conn) -> dict:
     completed_at = _timestamp(body, "completed_at") or utcnow()
     values = {
         "status": status,
@@ -56,12 +56,10 @@ def _finish(execution_id: str, status: str, body: dict) -> dict:
             raise InvalidField("'duration_ms' must be a non-negative number",
                                {"field": "duration_ms"})
         values["duration_ms"] = int(duration)
-    started_at = _timestamp(body, "started_at")
-    if started_at is not None:
-        values["started_at"] = func.coalesce(records.executions.c.started_at, started_at)
-    row = records.finish_execution(execution_id, values)
+    values["started_at"] = _timestamp(body, "started_at")
+    row = records.finish_execution(execution_id, values, conn)
     if row is None:
-        current = records.fetch_execution(execution_id)  # raises 404 when unknown
+        current = records.fetch_execution(execution_id, conn)  # raises 404 when unknown
         raise ExecutionAlreadyFinished(
             f"execution '{execution_id}' already ended as '{current['status']}'",
             {"execution_id": execution_id, "status": current["status"]},

@@ -59,8 +59,8 @@ def batch_status():
 
 @bp.post("/<execution_id>/status")
 def report_status(execution_id: str):
-    row = apply_status_report(execution_id, read_json_object())
-    return records.status_view(row)
+    apply_status_report(execution_id, read_json_object())
+    return records.status_view(records.fetch_execution(execution_id))
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
