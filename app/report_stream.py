@@ -3,7 +3,7 @@
 Every web worker (and the control worker) runs one consumer thread in the group
 ``control-plane``. An entry is acknowledged and deleted only after its report is
 applied, so a consumer that dies leaves its entries pending; the others claim them
-after ``CLAIM_IDLE_MS``. Applying is idempotent (a terminal row is never changed).
+after ``AGENTFIELD_REPORT_CLAIM_IDLE_MS`` (30 s). Applying is idempotent (a terminal row is never changed).
 """
 
 import logging
@@ -25,7 +25,6 @@ log = logging.getLogger(__name__)
 GROUP = "control-plane"
 BATCH = 256
 BLOCK_MS = 2000
-CLAIM_IDLE_MS = 30_000
 
 
 def stream_key(namespace: str) -> str:
@@ -42,6 +41,7 @@ class ReportConsumer:
         self.name = f"{socket.gethostname()}-{os.getpid()}-{threading.get_ident()}"
         url = config.redis_url or "redis://127.0.0.1:6379/0"
         self.redis = redis.Redis.from_url(url, socket_timeout=BLOCK_MS / 1000 + 10)
+        self.claim_idle_ms = config.report_claim_idle_ms
         self._last_claim = 0.0
         self._stop = threading.Event()
 
@@ -78,11 +78,11 @@ class ReportConsumer:
                 self._apply(entries)
 
     def _claim_abandoned(self) -> None:
-        if time.monotonic() - self._last_claim < CLAIM_IDLE_MS / 1000:
+        if time.monotonic() - self._last_claim < self.claim_idle_ms / 1000:
             return
         self._last_claim = time.monotonic()
         _next, entries, *_ = self.redis.xautoclaim(self.stream, GROUP, self.name,
-                                                   CLAIM_IDLE_MS, count=BATCH)
+                                                   self.claim_idle_ms, count=BATCH)
         if entries:
             log.warning("report consumer: took over %d abandoned reports", len(entries))
             self._apply(entries)
