@@ -1,12 +1,11 @@
 """Agent: register reasoners and skills, serve them from a Celery queue, call other agents."""
 
-import asyncio
 import logging
 import os
 import threading
 import time
 import uuid
-from typing import Callable
+from collections.abc import Callable
 
 import redis
 from celery import Celery

@@ -9,7 +9,8 @@ import asyncio
 import json
 import os
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import requests
 from pydantic import BaseModel, ValidationError
@@ -20,7 +21,7 @@ _FENCE = re.compile(r"```(?:json)?\s*(.*?)\s*```", re.DOTALL)
 
 
 class AIError(Exception):
-    """An LLM call failed; `code` is a snake_case reason, `status` the provider HTTP status or None."""
+    """Raised when an LLM call fails; ``code`` says why, ``status`` is the provider's."""
 
     def __init__(self, code: str, message: str, status: int | None = None) -> None:
         super().__init__(message)

@@ -62,7 +62,7 @@ class CallMixin:
             if node_id != self.node_id or function not in self.registry:
                 raise TypeError(f"pass the input of {target} as keyword arguments")
             names = list(self.registry.get(function).input_model.model_fields)
-            data.update(zip(names, args))
+            data.update(zip(names, args, strict=False))
         return node_id, function, data
 
     def _headers(self, ctx: ExecutionContext | None) -> dict:
@@ -129,8 +129,8 @@ def _loop_running() -> bool:
 
 
 def _in_thread(fn, *args):
-    from concurrent.futures import ThreadPoolExecutor
     import contextvars
+    from concurrent.futures import ThreadPoolExecutor
 
     context = contextvars.copy_context()
     with ThreadPoolExecutor(max_workers=1) as pool:

@@ -83,7 +83,8 @@ def _response_error(response: requests.Response) -> ControlPlaneResponseError:
         body = {}
     if not isinstance(body, dict):
         body = {}
-    code = body.get("error") if isinstance(body.get("error"), str) else f"http_{response.status_code}"
+    error = body.get("error")
+    code = error if isinstance(error, str) else f"http_{response.status_code}"
     message = body.get("message") or body.get("error") or response.text[:300] or response.reason
     return ControlPlaneResponseError(code, str(message), response.status_code,
                                      body.get("details") or {})

@@ -1,8 +1,9 @@
 """Registrations: a function, its kind and the input schema built from its signature."""
 
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
 

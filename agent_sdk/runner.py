@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from pydantic import BaseModel
 
@@ -104,7 +104,7 @@ def _report(status: str, started: datetime, clock: float, **fields) -> dict:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _thread_loop() -> asyncio.AbstractEventLoop:

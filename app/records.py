@@ -1,8 +1,7 @@
 """Execution rows: single-statement inserts and updates, reads, and their JSON shapes."""
 
-from datetime import datetime
-
 from contextlib import contextmanager
+from datetime import datetime
 
 from sqlalchemy import bindparam, func, insert, select, update
 

@@ -3,7 +3,7 @@
 import logging
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from sqlalchemy import select
 
@@ -210,6 +210,5 @@ def _validator(view: dict, name: str, spec: dict):
 
 
 def _aware(value):
-    from datetime import timezone
 
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value

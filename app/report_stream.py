@@ -3,7 +3,8 @@
 Every web worker (and the control worker) runs one consumer thread in the group
 ``control-plane``. An entry is acknowledged and deleted only after its report is
 applied, so a consumer that dies leaves its entries pending; the others claim them
-after ``AGENTFIELD_REPORT_CLAIM_IDLE_MS`` (30 s). Applying is idempotent (a terminal row is never changed).
+after ``AGENTFIELD_REPORT_CLAIM_IDLE_MS`` (30 s). Applying is idempotent (a terminal
+row is never changed).
 """
 
 import logging

@@ -1,8 +1,8 @@
 """Config: every setting of the control plane, read once from the environment."""
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from config.errors import ConfigError
 

@@ -71,7 +71,8 @@ class DevStack:
         celery = [PY, "-m", "celery", "-A", "tasks.worker:celery"]
         self.start("web", [PY, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"])
         self.start("worker", [*celery, "worker", "-Q", "control", "-P", "threads", "-c", "2",
-                              "--without-gossip", "--without-mingle", "-n", "control@%h", "-l", "info"])
+                              "--without-gossip", "--without-mingle", "-n", "control@%h",
+                              "-l", "info"])
         self.start("beat", [*celery, "beat", "-l", "info",
                             "--schedule", str(RUN_DIR / "celerybeat-schedule")])
         self.wait(lambda: requests.get(self.url("/api/v1/health"), timeout=2).ok,
@@ -85,7 +86,8 @@ class DevStack:
         for script in ("sentiment_agent.py", "support_agent.py"):
             self.start(script.removesuffix(".py"), [PY, str(ROOT / "examples" / script)])
         for node in ("sentiment-agent", "support-agent"):
-            self.wait(lambda: requests.get(self.url(f"/api/v1/nodes/{node}"), timeout=2).ok,
+            self.wait(lambda node=node: requests.get(self.url(f"/api/v1/nodes/{node}"),
+                                                     timeout=2).ok,
                       node)
 
     def url(self, path: str) -> str:
@@ -110,10 +112,10 @@ class DevStack:
                 raise SystemExit(f"{name} exited with {process.returncode}:\n{tail}")
 
     def stop(self) -> None:
-        for name, process in reversed(self.processes):
+        for _name, process in reversed(self.processes):
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
-        for name, process in reversed(self.processes):
+        for _name, process in reversed(self.processes):
             try:
                 process.wait(15)
             except subprocess.TimeoutExpired:

@@ -167,7 +167,7 @@ def stack(tmp_path_factory, redis_client):
     for name, (script, env) in AGENTS.items():
         stack.start_agent(name, script, **env)
     for node in ("sentiment-agent", "support-agent", "echo-agent", "relay-agent"):
-        stack.wait_until(lambda: requests.get(f"{stack.url}/api/v1/nodes/{node}").ok,
+        stack.wait_until(lambda node=node: requests.get(f"{stack.url}/api/v1/nodes/{node}").ok,
                          what=f"{node} to register")
     yield stack
     stack.stop_all()

@@ -38,7 +38,7 @@ class FakeLLM:
         """Queue an HTTP error with an OpenAI-style JSON error body."""
         self._script.append((status, {"error": {"message": message, "type": "server_error"}}))
 
-    def __enter__(self) -> "FakeLLM":
+    def __enter__(self) -> FakeLLM:
         self._thread.start()
         return self
 
