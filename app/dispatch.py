@@ -7,6 +7,7 @@ import orjson
 import redis
 
 from app import records
+from app.credentials import issue_safely
 from app.errors import EnqueueFailed, InvalidInput, InvalidTarget
 from app.extensions import get_blocking_redis, get_config, get_redis
 from app.ids import new_id
@@ -106,6 +107,7 @@ def _enqueue(row: dict) -> None:
             "status": FAILED, "error_message": message, "error_type": "enqueue_failed",
             "completed_at": utcnow(),
         })
+        issue_safely(row["execution_id"])
         raise EnqueueFailed(message, {"execution_id": row["execution_id"]}) from None
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from app.errors import AgentNotFound, FunctionNotFound, InvalidField
 from app.extensions import db, get_config
+from app.keystore import ensure_node_dids, node_dids, root_did
 from app.models import AgentNode
 from app.models.types import isoformat, utcnow
 from app.schemas import compile_validator
@@ -64,6 +65,9 @@ def register_node(body: dict) -> AgentNode:
     node.health_status, node.heartbeat_streak = ACTIVE, 1
     node.last_heartbeat = node.updated_at = now
     db.session.add(node)
+    node.identity = ensure_node_dids(node_id, [f["id"] for f in reasoners],
+                                     [f["id"] for f in skills])
+    root_did()
     db.session.commit()
     node_cache.drop(node_id)
     log.info("node %s registered (%d reasoners, %d skills)", node_id, len(reasoners), len(skills))
@@ -143,8 +147,11 @@ def effective_health(node: AgentNode) -> str:
 
 
 def node_to_dict(node: AgentNode) -> dict:
-    """Render a node in AgentField's AgentNode JSON shape."""
+    """Render a node in AgentField's AgentNode JSON shape, with its DIDs."""
+    dids = node_dids(node.id)
     return {
+        "did": dids["agent"],
+        "function_dids": dids["functions"],
         "id": node.id,
         "team_id": node.team_id,
         "base_url": node.base_url,

@@ -18,6 +18,7 @@ import redis
 from flask import Flask
 
 from app import records
+from app.credentials import issue_missing
 from app.reports import ExecutionAlreadyFinished, apply_status_report
 from config.errors import ControlPlaneError
 
@@ -82,6 +83,8 @@ class ReportConsumer:
         if time.monotonic() - self._last_claim < self.claim_idle_ms / 1000:
             return
         self._last_claim = time.monotonic()
+        with self.app.app_context():
+            issue_missing()  # credentials a dead process did not get to issue
         _next, entries, *_ = self.redis.xautoclaim(self.stream, GROUP, self.name,
                                                    self.claim_idle_ms, count=BATCH)
         if entries:

@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlalchemy import true
 
 from app import records
+from app.credentials import issue_safely
 from app.dispatch import signal_completion
 from app.errors import InvalidField, InvalidStatus
 from app.models.types import utcnow
@@ -67,6 +68,7 @@ def _finish(execution_id: str, status: str, body: dict, conn) -> dict:
     if row["duration_ms"] is None:
         row = _fill_duration(row)
     signal_completion(row)
+    issue_safely(execution_id, conn)  # after the signal: off the caller's critical path
     return row
 
 

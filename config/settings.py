@@ -29,6 +29,8 @@ class Config:
     node_cache_seconds: float = 2.0
     result_signal_ttl: int = 600
     report_claim_idle_ms: int = 30_000
+    secret_key: str | None = None
+    credentials_enabled: bool = True
     flower_basic_auth: str | None = None
     log_level: str = "INFO"
     extra: dict = field(default_factory=dict)
@@ -68,6 +70,8 @@ class Config:
             advertise_broker=reader.bool("AGENTFIELD_ADVERTISE_BROKER", True),
             node_cache_seconds=reader.float("AGENTFIELD_NODE_CACHE_SECONDS", 2.0),
             report_claim_idle_ms=reader.int("AGENTFIELD_REPORT_CLAIM_IDLE_MS", 30_000),
+            secret_key=env.get("AGENTFIELD_SECRET_KEY") or None,
+            credentials_enabled=reader.bool("AGENTFIELD_CREDENTIALS", True),
             flower_basic_auth=env.get("FLOWER_BASIC_AUTH") or None,
             log_level=env.get("AGENTFIELD_LOG_LEVEL", "INFO").upper(),
         )

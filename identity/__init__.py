@@ -1,4 +1,5 @@
-"""Identity (DIDs, verifiable credentials): empty until its issue lands.
+"""Identity: did:key DIDs, VC-JWT execution credentials, run chains and offline audit.
 
-May import: config.
+May import: the standard library and cryptography (never app, tasks, config or agent_sdk),
+so ``python -m identity verify`` runs anywhere without the control plane.
 """

@@ -12,3 +12,14 @@ def sweep_node_health_task() -> list[str]:
 
     with celery_app.flask_app.app_context():
         return sweep_node_health()
+
+
+@shared_task(name="tasks.issue_missing_credentials", ignore_result=True)
+def issue_missing_credentials_task() -> int:
+    """Issue credentials for finished executions that have none (a crash in between)."""
+    from celery import current_app as celery_app
+
+    from app.credentials import issue_missing
+
+    with celery_app.flask_app.app_context():
+        return issue_missing()

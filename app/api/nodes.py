@@ -3,6 +3,7 @@
 from flask import Blueprint, request
 
 from app.extensions import db, get_config
+from app.keystore import root_did
 from app.jsonio import read_json_object
 from app.models import AgentNode
 from app.models.types import isoformat, utcnow
@@ -29,6 +30,7 @@ def create_node():
         "queue": f"agent.{node.id}",
         "heartbeat_interval": config.heartbeat_interval,
         "namespace": config.namespace,
+        "identity_package": {**node.identity, "agentfield_server_id": root_did()},
     }
     if config.advertise_broker:
         # Lets an agent find the broker with zero configuration (dev stack, one host).

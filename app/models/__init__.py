@@ -1,6 +1,7 @@
-"""Database tables: agent nodes, executions and their notes."""
+"""Database tables: agent nodes, executions, notes, DID keys and credentials."""
 
 from app.models.execution import Execution, ExecutionNote
+from app.models.identity import DidKey, ExecutionCredential
 from app.models.node import AgentNode
 
-__all__ = ["AgentNode", "Execution", "ExecutionNote"]
+__all__ = ["AgentNode", "DidKey", "Execution", "ExecutionCredential", "ExecutionNote"]

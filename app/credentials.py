@@ -1,0 +1,119 @@
+"""Issue a verifiable credential for every execution that reaches a terminal state.
+
+Issued right after the outcome is applied (the sync caller is already woken), and
+again by a sweep for any terminal execution still without one, so none is lost when a
+process dies in between. Issuing is idempotent: one credential per execution.
+"""
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from app import records
+from app.extensions import get_config, get_engine
+from app.keystore import node_dids, signing_key
+from app.models import ExecutionCredential
+from app.models.types import isoformat, utcnow
+from app.status import TERMINAL
+from identity.credentials import credential_id, execution_subject, issue_credential
+
+log = logging.getLogger(__name__)
+
+credentials = ExecutionCredential.__table__
+executions = records.executions
+
+
+def issue_for_execution(execution_id: str, conn=None) -> str | None:
+    """Issue (once) the credential of a finished execution; return its VC-JWT."""
+    if not get_config().credentials_enabled:
+        return None
+    with records.connection(conn) as conn:
+        row = records.fetch_execution(execution_id, conn)
+        if row["status"] not in TERMINAL:
+            return None
+        token, issuer = _sign(row, _caller_did(row, conn))
+        _store(conn, row, token, issuer)
+    return token
+
+
+def issue_safely(execution_id: str, conn=None) -> None:
+    """Issue, logging any failure: the sweep retries what did not land."""
+    try:
+        issue_for_execution(execution_id, conn)
+    except Exception:
+        log.exception("credential for %s not issued yet; the sweep will retry", execution_id)
+
+
+def _caller_did(row: dict, conn) -> str | None:
+    if not row["parent_execution_id"]:
+        return None
+    parent_node = conn.execute(
+        select(executions.c.agent_node_id)
+        .where(executions.c.execution_id == row["parent_execution_id"])).scalar()
+    return node_dids(parent_node)["agent"] if parent_node else None
+
+
+def _sign(row: dict, caller_did: str | None) -> tuple[str, str]:
+    dids = node_dids(row["agent_node_id"])
+    if dids["agent"] is None:
+        raise LookupError(f"node {row['agent_node_id']} has no DID")
+    subject = execution_subject(
+        execution_id=row["execution_id"], run_id=row["run_id"],
+        parent_execution_id=row["parent_execution_id"], caller_did=caller_did,
+        agent_did=dids["agent"], function_did=dids["functions"].get(row["reasoner_id"]),
+        node_id=row["agent_node_id"], function=row["reasoner_id"], status=row["status"],
+        created_at=isoformat(row["created_at"]), started_at=isoformat(row["started_at"]),
+        completed_at=isoformat(row["completed_at"]), duration_ms=row["duration_ms"],
+        input_value=row["input_payload"], output_value=row["result_payload"],
+    )
+    token = issue_credential(subject, signing_key(dids["agent"]), utcnow(),
+                             credential_id_value=credential_id(row["execution_id"]))
+    return token, dids["agent"]
+
+
+def _store(conn, row: dict, token: str, issuer: str) -> None:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(credentials).values(
+        credential_id=credential_id(row["execution_id"]), execution_id=row["execution_id"],
+        run_id=row["run_id"], issuer_did=issuer, vc_jwt=token, created_at=utcnow(),
+    ).on_conflict_do_nothing(index_elements=["execution_id"])
+    conn.execute(statement)
+
+
+def issue_missing(limit: int = 500, older_than_seconds: float = 5.0) -> int:
+    """Issue credentials for terminal executions that have none; return how many."""
+    if not get_config().credentials_enabled:
+        return 0
+    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    query = (
+        select(executions.c.execution_id)
+        .select_from(executions.outerjoin(
+            credentials, credentials.c.execution_id == executions.c.execution_id))
+        .where(credentials.c.execution_id.is_(None),
+               executions.c.status.in_(sorted(TERMINAL)),
+               executions.c.completed_at < cutoff)
+        .limit(limit)
+    )
+    with get_engine().connect() as conn:
+        missing = conn.execute(query).scalars().all()
+        for execution_id in missing:
+            issue_safely(execution_id, conn)
+    if missing:
+        log.warning("issued %d missing credentials", len(missing))
+    return len(missing)
+
+
+def run_credentials(run_id: str) -> list[dict]:
+    """Return the run's credentials in execution order (oldest first)."""
+    query = (
+        select(credentials.c.credential_id, credentials.c.execution_id,
+               credentials.c.issuer_did, credentials.c.vc_jwt, executions.c.status,
+               executions.c.parent_execution_id)
+        .join(executions, executions.c.execution_id == credentials.c.execution_id)
+        .where(credentials.c.run_id == run_id)
+        .order_by(executions.c.created_at, executions.c.execution_id)
+    )
+    with get_engine().connect() as conn:
+        return [dict(row) for row in conn.execute(query).mappings()]
