@@ -25,12 +25,15 @@ credentials = ExecutionCredential.__table__
 executions = records.executions
 
 
-def issue_for_execution(execution_id: str, conn=None) -> str | None:
-    """Issue (once) the credential of a finished execution; return its VC-JWT."""
+def issue_for_execution(execution_id: str, conn=None, row: dict | None = None) -> str | None:
+    """Issue (once) the credential of a finished execution; return its VC-JWT.
+
+    ``row`` (the finished row as just written) saves reading it back.
+    """
     if not get_config().credentials_enabled:
         return None
     with records.connection(conn) as conn:
-        row = records.fetch_execution(execution_id, conn)
+        row = row or records.fetch_execution(execution_id, conn)
         if row["status"] not in TERMINAL:
             return None
         token, issuer = _sign(row, _caller_did(row, conn))
@@ -38,10 +41,10 @@ def issue_for_execution(execution_id: str, conn=None) -> str | None:
     return token
 
 
-def issue_safely(execution_id: str, conn=None) -> None:
+def issue_safely(execution_id: str, conn=None, row: dict | None = None) -> None:
     """Issue, logging any failure: the sweep retries what did not land."""
     try:
-        issue_for_execution(execution_id, conn)
+        issue_for_execution(execution_id, conn, row)
     except Exception:
         log.exception("credential for %s not issued yet; the sweep will retry", execution_id)
 

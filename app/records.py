@@ -36,7 +36,9 @@ _FINISH = (
     )
     .returning(_c.execution_id, _c.run_id, _c.status, _c.mode, _c.result_payload,
                _c.error_message, _c.error_type, _c.duration_ms, _c.created_at,
-               _c.started_at, _c.completed_at)
+               _c.started_at, _c.completed_at,
+               # what the execution's credential needs, so issuing it reads nothing
+               _c.input_payload, _c.parent_execution_id, _c.agent_node_id, _c.reasoner_id)
 )
 
 

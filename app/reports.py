@@ -68,7 +68,7 @@ def _finish(execution_id: str, status: str, body: dict, conn) -> dict:
     if row["duration_ms"] is None:
         row = _fill_duration(row)
     signal_completion(row)
-    issue_safely(execution_id, conn)  # after the signal: off the caller's critical path
+    issue_safely(execution_id, conn, row)  # after the signal: off the caller's critical path
     return row
 
 

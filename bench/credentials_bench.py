@@ -36,8 +36,10 @@ def restart_web(procs: eb.Processes, stack: eb.Stack, args, credentials: bool) -
 
 
 def measure_round(stack: eb.Stack, args) -> float:
-    eb.run_load(eb.sync_call(stack.port), 1, 0.5, 10_000)  # warm-up
-    samples = eb.run_load(eb.sync_call(stack.port), 1, args.duration, 50_000)
+    eb.run_load(lambda: eb.sync_call(stack.port), 1, 0.5, 10_000)  # warm-up
+    samples = eb.run_load(lambda: eb.sync_call(stack.port), 1, args.duration, 50_000)
+    if samples.errors or not samples.latencies:
+        raise RuntimeError(f"{samples.errors} failed calls of {len(samples.latencies)}")
     return eb.ms(eb.percentile(samples.latencies, 50))
 
 
