@@ -191,7 +191,7 @@ def _check_links(report: Report, entries: list[_Entry], rows: list | None) -> No
         parent = e.subject.get("parent_execution_id")
         if not e.credential or parent is None:
             continue
-        if parent not in position:
+        if not isinstance(parent, str) or parent not in position:
             problems.append(f"{e.label} names parent {parent}, which is not in the chain")
         elif position[parent] > index:
             problems.append(f"{e.label} comes before its parent {parent}")

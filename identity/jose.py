@@ -27,16 +27,16 @@ def b64url_encode(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def b64url_decode(text: str) -> bytes:
+def b64url_decode(text: str, what: str = "value") -> bytes:
     """Decode unpadded base64url strictly; MalformedToken for anything else."""
     if not _BASE64URL.fullmatch(text) or len(text) % 4 == 1:
-        raise MalformedToken("not unpadded base64url")
+        raise MalformedToken(f"the JWS {what} is not unpadded base64url")
     try:
         data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError):
-        raise MalformedToken("not unpadded base64url") from None
+        raise MalformedToken(f"the JWS {what} is not unpadded base64url") from None
     if b64url_encode(data) != text:  # stray low bits: one token, one encoding
-        raise MalformedToken("non-canonical base64url")
+        raise MalformedToken(f"the JWS {what} is non-canonical base64url")
     return data
 
 
@@ -61,7 +61,7 @@ def parse_jws(token: str) -> Jws:
         raise MalformedToken(f"a compact JWS has 3 dot-separated parts, not {len(parts)}")
     header = _json_object(parts[0], "header")
     payload = _json_object(parts[1], "payload")
-    signature = b64url_decode(parts[2])
+    signature = b64url_decode(parts[2], "signature")
     return Jws(header, payload, f"{parts[0]}.{parts[1]}".encode("ascii"), signature)
 
 
@@ -89,7 +89,7 @@ def verify_jwt(token: str, public_key: bytes) -> dict:
 
 
 def _json_object(segment: str, what: str) -> dict:
-    raw = b64url_decode(segment)
+    raw = b64url_decode(segment, what)
     try:
         value = json.loads(raw, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
     except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError

@@ -3,8 +3,8 @@
 from flask import Blueprint, request
 
 from app.extensions import db, get_config
-from app.keystore import root_did
 from app.jsonio import read_json_object
+from app.keystore import root_did
 from app.models import AgentNode
 from app.models.types import isoformat, utcnow
 from app.registry import (
