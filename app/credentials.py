@@ -36,9 +36,27 @@ def issue_for_execution(execution_id: str, conn=None, row: dict | None = None) -
         row = row or records.fetch_execution(execution_id, conn)
         if row["status"] not in TERMINAL:
             return None
-        token, issuer = _sign(row, _caller_did(row, conn))
-        _store(conn, row, token, issuer)
-    return token
+        params = _credential_params(row, conn)
+        conn.execute(_insert_statement(conn), params)
+    return params["vc_jwt"]
+
+
+def issue_batch(rows: list[dict], conn) -> None:
+    """Issue the credentials of several finished rows with one INSERT; never raises."""
+    if not rows or not get_config().credentials_enabled:
+        return
+    batch = []
+    for row in rows:
+        try:
+            batch.append(_credential_params(row, conn))
+        except Exception:
+            log.exception("credential for %s not signed; the sweep will retry",
+                          row["execution_id"])
+    try:
+        if batch:
+            conn.execute(_insert_statement(conn), batch)
+    except Exception:
+        log.exception("%d credentials not stored; the sweep will retry", len(batch))
 
 
 def issue_safely(execution_id: str, conn=None, row: dict | None = None) -> None:
@@ -76,13 +94,22 @@ def _sign(row: dict, caller_did: str | None) -> tuple[str, str]:
     return token, dids["agent"]
 
 
-def _store(conn, row: dict, token: str, issuer: str) -> None:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(credentials).values(
-        credential_id=credential_id(row["execution_id"]), execution_id=row["execution_id"],
-        run_id=row["run_id"], issuer_did=issuer, vc_jwt=token, created_at=utcnow(),
-    ).on_conflict_do_nothing(index_elements=["execution_id"])
-    conn.execute(statement)
+def _credential_params(row: dict, conn) -> dict:
+    token, issuer = _sign(row, _caller_did(row, conn))
+    return {"credential_id": credential_id(row["execution_id"]),
+            "execution_id": row["execution_id"], "run_id": row["run_id"],
+            "issuer_did": issuer, "vc_jwt": token, "created_at": utcnow()}
+
+
+# Built once per dialect: one credential per execution, a second attempt is a no-op.
+_INSERTS = {
+    name: dialect.insert(credentials).on_conflict_do_nothing(index_elements=["execution_id"])
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+
+
+def _insert_statement(conn):
+    return _INSERTS[conn.dialect.name]
 
 
 def issue_missing(limit: int = 500, older_than_seconds: float = 5.0) -> int:

@@ -18,7 +18,7 @@ import redis
 from flask import Flask
 
 from app import records
-from app.credentials import issue_missing
+from app.credentials import issue_batch, issue_missing
 from app.reports import ExecutionAlreadyFinished, apply_status_report
 from config.errors import ControlPlaneError
 
@@ -92,23 +92,24 @@ class ReportConsumer:
             self._apply(entries)
 
     def _apply(self, entries) -> None:
-        done = []
+        done, finished = [], []
         with self.app.app_context(), records.connection() as conn:
             for entry_id, fields in entries:
                 if fields:
-                    apply_one(fields, conn)
+                    apply_one(fields, conn, finished)
                 done.append(entry_id)
+            issue_batch(finished, conn)
         pipe = self.redis.pipeline(transaction=False)
         pipe.xack(self.stream, GROUP, *done)
         pipe.xdel(self.stream, *done)
         pipe.execute()
 
 
-def apply_one(fields: dict, conn=None) -> None:
+def apply_one(fields: dict, conn=None, finished: list | None = None) -> None:
     """Apply one stream entry; a report that cannot apply is logged, never retried."""
     execution_id = fields.get(b"execution_id", b"").decode()
     try:
-        apply_status_report(execution_id, orjson.loads(fields[b"report"]), conn)
+        apply_status_report(execution_id, orjson.loads(fields[b"report"]), conn, finished)
     except ExecutionAlreadyFinished:
         pass  # a duplicate report: the first outcome stands
     except (ControlPlaneError, KeyError, orjson.JSONDecodeError) as exc:

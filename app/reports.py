@@ -20,13 +20,17 @@ class ExecutionAlreadyFinished(ControlPlaneError):
     status = 409
 
 
-def apply_status_report(execution_id: str, body: dict, conn=None) -> dict:
+def apply_status_report(execution_id: str, body: dict, conn=None,
+                        finished: list | None = None) -> dict:
     """Record a worker's report; return the row's key columns as they now stand.
 
     Raises:
         InvalidStatus: the status word is unknown.
         ExecutionNotFound: no such execution.
         ExecutionAlreadyFinished: a terminal outcome is already recorded.
+
+    ``finished`` collects the rows that reached a terminal state (their credentials are
+    then the caller's to issue); without it they are issued here.
     """
     status = normalise_status(body.get("status"))
     if status is None:
@@ -35,14 +39,14 @@ def apply_status_report(execution_id: str, body: dict, conn=None) -> dict:
             {"allowed": list(STATUSES)},
         )
     if status in TERMINAL:
-        return _finish(execution_id, status, body, conn)
+        return _finish(execution_id, status, body, conn, finished)
     if status == RUNNING:
         row = records.mark_running(execution_id, _timestamp(body, "started_at"))
         return row or records.fetch_execution(execution_id, conn)
     return records.fetch_execution(execution_id, conn)
 
 
-def _finish(execution_id: str, status: str, body: dict, conn) -> dict:
+def _finish(execution_id: str, status: str, body: dict, conn, finished) -> dict:
     completed_at = _timestamp(body, "completed_at") or utcnow()
     values = {
         "status": status,
@@ -68,7 +72,12 @@ def _finish(execution_id: str, status: str, body: dict, conn) -> dict:
     if row["duration_ms"] is None:
         row = _fill_duration(row)
     signal_completion(row)
-    issue_safely(execution_id, conn, row)  # after the signal: off the caller's critical path
+    # After the signal, off the caller's critical path. A batch consumer passes
+    # ``finished`` and issues for the whole batch with one INSERT.
+    if finished is not None:
+        finished.append(row)
+    else:
+        issue_safely(execution_id, conn, row)
     return row
 
 
