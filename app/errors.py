@@ -6,6 +6,7 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from config.errors import ControlPlaneError
+from memory.errors import CompareFailed, MemoryStoreError
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,15 @@ def register_error_handlers(app: Flask) -> None:
         response.status_code = error.status
         if getattr(error, "retry_after", None):
             response.headers["Retry-After"] = str(error.retry_after)
+        return response
+
+    @app.errorhandler(MemoryStoreError)
+    def handle_memory_error(error: MemoryStoreError):
+        details = getattr(error, "details", None) or {}
+        if isinstance(error, CompareFailed):
+            details = {"current": error.current}
+        response = jsonify(error_body(error.code, str(error), details))
+        response.status_code = error.status
         return response
 
     @app.errorhandler(HTTPException)

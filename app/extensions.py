@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.orm import DeclarativeBase
 
 from config import Config
+from memory import MemoryStore
 from tasks.celery_config import celery_settings
 
 
@@ -82,6 +83,10 @@ def init_redis(app: Flask, config: Config) -> None:
         socket_connect_timeout=5,
         max_connections=512,
     )
+    app.extensions["memory_store"] = MemoryStore(app.extensions["redis"], config.namespace)
+    # SSE readers block for seconds at a time: they use the long-timeout client.
+    app.extensions["memory_store_blocking"] = MemoryStore(app.extensions["redis_blocking"],
+                                                          config.namespace)
 
 
 def init_celery(app: Flask, config: Config) -> Celery:

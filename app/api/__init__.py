@@ -4,7 +4,7 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from app.api import execute, executions, health, identity, nodes, notes
+    from app.api import execute, executions, health, identity, memory, nodes, notes
 
-    for module in (nodes, execute, executions, notes, health, identity):
+    for module in (nodes, execute, executions, notes, health, identity, memory):
         app.register_blueprint(module.bp)

@@ -1,0 +1,157 @@
+"""Shared memory: scoped get/set/delete/list, atomic updates, change events (history, SSE)."""
+
+import orjson
+from flask import Blueprint, Response, current_app, request, stream_with_context
+
+from app.errors import InvalidField
+from app.jsonio import read_json_object
+from app.memory_scope import explicit_scope, scope_ids, write_target
+from memory import MemoryNotFound, MemoryStore, parse_scope
+
+bp = Blueprint("memory", __name__, url_prefix="/api/v1/memory")
+
+SSE_BLOCK_MS = 5000  # one keepalive comment per quiet read
+_REPLAY_BATCH = 500
+
+
+def get_store() -> MemoryStore:
+    return current_app.extensions["memory_store"]
+
+
+def _key(body: dict) -> str:
+    key = body.get("key")
+    if not isinstance(key, str):
+        raise InvalidField("'key' is required and must be a string", {"field": "key"})
+    return key
+
+
+def _ttl(body: dict) -> int | None:
+    ttl = body.get("ttl")
+    if ttl is not None and (not isinstance(ttl, int) or isinstance(ttl, bool) or ttl < 0):
+        raise InvalidField("'ttl' must be a whole number of seconds (0: never expires)",
+                           {"field": "ttl"})
+    return ttl
+
+
+@bp.post("/set")
+def set_memory():
+    body = read_json_object()
+    if "data" not in body:
+        raise InvalidField("'data' is required (any JSON value)", {"field": "data"})
+    scope, scope_id = write_target(body, request.headers)
+    return get_store().set(scope, scope_id, _key(body), body["data"], ttl=_ttl(body))
+
+
+@bp.post("/get")
+def get_memory():
+    body = read_json_object()
+    key = _key(body)
+    named = explicit_scope(body, request.headers)
+    store = get_store()
+    found = store.get(*named, key) if named else store.resolve(scope_ids(request.headers), key)
+    if found is None:
+        raise MemoryNotFound(f"no memory under '{key}' in the scopes searched")
+    return found
+
+
+@bp.post("/exists")
+def memory_exists():
+    body = read_json_object()
+    key = _key(body)
+    named = explicit_scope(body, request.headers)
+    store = get_store()
+    exists = (store.exists(*named, key) if named
+              else store.resolve(scope_ids(request.headers), key) is not None)
+    return {"exists": exists}
+
+
+@bp.post("/delete")
+def delete_memory():
+    body = read_json_object()
+    get_store().delete(*write_target(body, request.headers), _key(body))
+    return "", 204
+
+
+@bp.get("/list")
+def list_memory():
+    body = {"scope": request.args.get("scope"), "scope_id": request.args.get("scope_id")}
+    scope, scope_id = write_target(body, request.headers)
+    return get_store().list(scope, scope_id, prefix=request.args.get("prefix") or None)
+
+
+@bp.post("/increment")
+def increment_memory():
+    body = read_json_object()
+    amount = body.get("amount", 1)
+    if not isinstance(amount, (int, float)) or isinstance(amount, bool):
+        raise InvalidField("'amount' must be a number", {"field": "amount"})
+    scope, scope_id = write_target(body, request.headers)
+    return get_store().increment(scope, scope_id, _key(body), amount, ttl=_ttl(body))
+
+
+@bp.post("/compare-and-set")
+def compare_and_set_memory():
+    body = read_json_object()
+    if "data" not in body:
+        raise InvalidField("'data' is required (any JSON value)", {"field": "data"})
+    scope, scope_id = write_target(body, request.headers)
+    return get_store().compare_and_set(scope, scope_id, _key(body), body.get("expected"),
+                                       body["data"], ttl=_ttl(body))
+
+
+def _event_filters() -> dict:
+    scope = request.args.get("scope") or None
+    patterns = [p for p in (request.args.get("patterns") or "").split(",") if p.strip()]
+    return {"scope": parse_scope(scope) if scope else None,
+            "scope_id": request.args.get("scope_id") or None,
+            "patterns": [p.strip() for p in patterns] or None}
+
+
+@bp.get("/events/history")
+def event_history():
+    limit = request.args.get("limit", "100")
+    if not limit.isdigit() or not 1 <= int(limit) <= 1000:
+        raise InvalidField("'limit' must be between 1 and 1000", {"field": "limit"})
+    events = get_store().history(limit=int(limit), since_id=request.args.get("since_id"),
+                                 **_event_filters())
+    return {"events": events, "count": len(events)}
+
+
+@bp.get("/events/sse")
+def event_stream():
+    filters = _event_filters()
+    last_id = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
+    store = current_app.extensions["memory_store_blocking"]
+    if last_id:
+        store.events_after(last_id, count=1)  # validates the id before the stream starts
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return Response(stream_with_context(_frames(store, last_id, filters)),
+                    mimetype="text/event-stream", headers=headers)
+
+
+def _frames(store: MemoryStore, last_id: str | None, filters: dict):
+    """Replay what the client missed, then follow the stream; keepalives when quiet."""
+    yield ": connected\n\n"
+    if last_id:
+        while batch := store.events_after(last_id, count=_REPLAY_BATCH):
+            for event in batch:
+                last_id = event["id"]
+                if MemoryStore.matches(event, **filters):
+                    yield _frame(event)
+    else:
+        last_id = store.latest_event_id()
+    while True:
+        events = store.read_events(last_id, block_ms=SSE_BLOCK_MS)
+        if not events:
+            yield ": keepalive\n\n"
+        for event in events:
+            last_id = event["id"]
+            if MemoryStore.matches(event, **filters):
+                yield _frame(event)
+
+
+def _frame(event: dict) -> str:
+    return f"id: {event['id']}\nevent: memory_change\ndata: {orjson.dumps(event).decode()}\n\n"
+
+
+

@@ -1,0 +1,49 @@
+"""Which scope a memory request means: from its body and the context headers.
+
+Scope ids come from ``X-Workflow-ID``, ``X-Session-ID`` and ``X-Actor-ID`` (global needs
+none); a body may name ``scope`` and, as our extension, ``scope_id``. Without a scope a
+write goes to the most specific scope present and a read searches workflow → session →
+actor → global.
+"""
+
+from memory import SEARCH_ORDER, Scope, parse_scope
+from memory.errors import InvalidScope
+
+_HEADERS = {Scope.WORKFLOW: "X-Workflow-ID", Scope.SESSION: "X-Session-ID",
+            Scope.ACTOR: "X-Actor-ID"}
+
+
+class MissingScopeId(InvalidScope):
+    """Raised when a scope is named but no id for it was sent."""
+
+    code = "missing_scope_id"
+
+
+def scope_ids(headers) -> dict[Scope, str | None]:
+    """Map every scope to the id the request carries for it (global: "global")."""
+    ids = {scope: headers.get(header) or None for scope, header in _HEADERS.items()}
+    ids[Scope.GLOBAL] = "global"
+    return ids
+
+
+def explicit_scope(body: dict, headers) -> tuple[Scope, str] | None:
+    """Return the scope and id the request names, or None when it names none."""
+    raw = body.get("scope")
+    if raw in (None, ""):
+        return None
+    scope = parse_scope(raw)
+    scope_id = body.get("scope_id") or scope_ids(headers)[scope]
+    if not scope_id:
+        raise MissingScopeId(
+            f"scope '{scope}' needs an id: send the {_HEADERS[scope]} header or 'scope_id'")
+    return scope, str(scope_id)
+
+
+def write_target(body: dict, headers) -> tuple[Scope, str]:
+    """Where a write goes: the named scope, else the most specific one present."""
+    named = explicit_scope(body, headers)
+    if named:
+        return named
+    ids = scope_ids(headers)
+    scope = next(s for s in SEARCH_ORDER if ids[s])
+    return scope, ids[scope]
