@@ -15,6 +15,17 @@ accesslog = os.environ.get("AGENTFIELD_ACCESS_LOG") or None
 
 def post_worker_init(worker):
     """Each web worker also applies agents' status reports from the Redis stream."""
+    import signal
+
+    from app.api.memory import SHUTTING_DOWN
     from app.report_stream import start_report_consumer
 
     start_report_consumer(worker.wsgi)
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def end_streams_then_stop(signum, frame):
+        SHUTTING_DOWN.set()  # SSE streams end at their next read instead of holding shutdown
+        if callable(previous):
+            previous(signum, frame)
+
+    signal.signal(signal.SIGTERM, end_streams_then_stop)

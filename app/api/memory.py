@@ -1,5 +1,7 @@
 """Shared memory: scoped get/set/delete/list, atomic updates, change events (history, SSE)."""
 
+import threading
+
 import orjson
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
@@ -12,6 +14,9 @@ bp = Blueprint("memory", __name__, url_prefix="/api/v1/memory")
 
 SSE_BLOCK_MS = 5000  # one keepalive comment per quiet read
 _REPLAY_BATCH = 500
+# Set when the web worker is told to stop: streams end so a restart does not wait on them
+# (clients reconnect with Last-Event-ID and miss nothing).
+SHUTTING_DOWN = threading.Event()
 
 
 def get_store() -> MemoryStore:
@@ -140,7 +145,7 @@ def _frames(store: MemoryStore, last_id: str | None, filters: dict):
                     yield _frame(event)
     else:
         last_id = store.latest_event_id()
-    while True:
+    while not SHUTTING_DOWN.is_set():
         events = store.read_events(last_id, block_ms=SSE_BLOCK_MS)
         if not events:
             yield ": keepalive\n\n"
