@@ -4,7 +4,7 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from app.api import execute, executions, health, identity, memory, nodes, notes
+    from app.api import execute, executions, health, identity, memory, nodes, notes, vector
 
-    for module in (nodes, execute, executions, notes, health, identity, memory):
+    for module in (nodes, execute, executions, notes, health, identity, memory, vector):
         app.register_blueprint(module.bp)
