@@ -22,6 +22,7 @@ from agent_sdk.errors import (
     RegistrationClosed,
 )
 from agent_sdk.lease import LeaseManager
+from agent_sdk.memory import MemoryClient
 from agent_sdk.registry import Registry, build_registration
 from agent_sdk.reporting import ReportSink
 from agent_sdk.runner import StartedReporter, run_blocking
@@ -69,6 +70,7 @@ class Agent(CallMixin):
         self.instance_id = uuid.uuid4().hex
         self.client = ControlPlaneClient(self.server, api_key or env.get("AGENTFIELD_API_KEY"))
         self.registry = Registry()
+        self.memory = MemoryClient(self)
         self._ai: AIClient | None = None
         self._celery: Celery = build_celery(self)
         self._leases: LeaseManager | None = None

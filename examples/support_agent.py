@@ -1,4 +1,8 @@
-"""support-agent: triages tickets, asking sentiment-agent through the control plane."""
+"""support-agent: triages tickets, asking sentiment-agent through the control plane.
+
+Shared memory: it reads the customer's history (send X-Session-ID to scope it to a
+customer) and records the ticket's status in the run's workflow scope.
+"""
 
 import os
 
@@ -9,9 +13,13 @@ app = Agent("support-agent", agentfield_server=os.getenv("AGENTFIELD_SERVER", "h
 
 @app.reasoner()
 async def triage_ticket(ticket: dict) -> dict:
+    history = await app.memory.get("customer_history", default=[])
     sentiment = await app.call("sentiment-agent.analyze", text=ticket["message"])
     app.note(f"Triaged with sentiment {sentiment['label']}")
-    return {"priority": "high" if sentiment["label"] == "negative" else "normal"}
+    # A customer who already complained twice goes to the front of the line.
+    escalated = sentiment["label"] == "negative" or len(history) >= 2
+    await app.memory.set("ticket_status", "triaged")
+    return {"priority": "high" if escalated else "normal"}
 
 
 if __name__ == "__main__":
