@@ -144,10 +144,11 @@ class Agent(CallMixin):
                 answer = self.client.post("/api/v1/nodes/register",
                                           self.registration_body()).json()
                 break
-            except ControlPlaneUnavailable:
-                if time.monotonic() > deadline:
+            except (ControlPlaneUnavailable, ControlPlaneResponseError) as exc:
+                transient = not isinstance(exc, ControlPlaneResponseError) or exc.status >= 500
+                if not transient or time.monotonic() > deadline:
                     raise
-                log.warning("control plane at %s not reachable; retrying", self.server)
+                log.warning("registration with %s failed (%s); retrying", self.server, exc)
                 time.sleep(1.0)
         self._broker_url = self._broker_url or answer.get("broker_url")
         self.namespace = self.namespace or answer.get("namespace")

@@ -1,27 +1,21 @@
 """Shared memory for agents: ``app.memory`` reads and writes the control plane's scoped memory.
 
-Scopes: a value lives in one workflow, session or actor, or in the global scope. Without a
-view, the current execution decides: its workflow (``workflow_id`` or ``run_id``), session
-and actor ids travel as headers and the control plane writes to the most specific scope
-present (workflow, session, actor, global) and reads searching them in that order; outside
-any execution everything is global. A view (``app.memory.session("s1")``, ``.actor(id)``,
-``.workflow(id)``, ``.global_scope``) names its scope and id, whatever the context is.
+Scope: without a view, the current execution's workflow (``workflow_id`` or ``run_id``),
+session and actor ids travel as headers; a write lands in the most specific scope present
+and a read searches workflow, session, actor, then global. Outside any execution it is all
+global. A view (``.session(id)``, ``.actor(id)``, ``.workflow(id)``, ``.global_scope``)
+names its scope and id, whatever the context is.
 
-Sync or async, by where you call from: when an asyncio event loop is running in the
-calling thread (an ``async def`` reasoner), every method returns an awaitable that runs the
-HTTP call in a worker thread with a copy of the current context, so ``asyncio.gather`` of
-several calls runs them concurrently; otherwise the method makes the call and returns the
-value.
+Sync or async, by where you call from: when an asyncio event loop is running in the calling
+thread (an ``async def`` reasoner), every method returns an awaitable that runs the HTTP
+call in a worker thread with a copy of the context, so ``asyncio.gather`` runs several
+calls concurrently; otherwise the method makes the call and returns the value::
 
-Example::
+    value = app.memory.get("k")               # in a plain def
+    value = await app.memory.get("k")         # in an async def
 
-    @app.reasoner()
-    async def remember(key: str, value: dict) -> dict:
-        return await app.memory.set(key, value)
-
-    @app.memory.on_change("ticket_*")
-    def on_ticket(event: dict) -> None:
-        print(event["key"], event["action"], event["data"])
+    @app.memory.on_change("ticket_*")         # runs in this process on each change
+    def on_ticket(event: dict) -> None: ...
 """
 
 from __future__ import annotations
@@ -51,8 +45,23 @@ def _sync_or_async(call: Callable[[], Any]):
     return asyncio.to_thread(call)  # to_thread runs call in a copy of the current context
 
 
+def _ttl(ttl: int | None) -> dict:
+    return {} if ttl is None else {"ttl": ttl}
+
+
+def _json(field: str | None = None) -> Callable:
+    """Return a function reading a response's JSON body (or one field of it)."""
+    return lambda response: response.json() if field is None else response.json()[field]
+
+
 class _MemoryOperations:
-    """The memory methods; subclasses say which scope and headers a request carries."""
+    """The memory methods; subclasses say which scope and headers a request carries.
+
+    Every method returns its value, or an awaitable of it when an event loop runs in the
+    calling thread (see the module docstring), and raises ControlPlaneResponseError for an
+    error answer (invalid key, value too large...) and ControlPlaneUnavailable when the
+    control plane cannot be reached.
+    """
 
     def __init__(self, client: ControlPlaneClient):
         self._client = client
@@ -84,40 +93,28 @@ class _MemoryOperations:
         return _sync_or_async(call)
 
     def get(self, key: str, default: Any = None):
-        """Return the value stored at key, or default when there is none.
-
-        Args:
-            key: the memory key.
-            default: what to return when the key is missing (404).
-        Returns:
-            The stored JSON value (an awaitable of it inside a running event loop).
-        Raises:
-            ControlPlaneResponseError: any other error answer (invalid key...).
-        """
-        return self._send("POST", "/get", {"key": key},
-                          lambda response: response.json()["data"], {404: default})
+        """Return the JSON value stored at key, or default when there is none (404)."""
+        return self._send("POST", "/get", {"key": key}, _json("data"), {404: default})
 
     def set(self, key: str, value: Any, ttl: int | None = None):
         """Store value (any JSON value) at key.
 
         Args:
-            key: the memory key.
+            key: the memory key (no ``:*?[]``, whitespace or control characters).
             value: the JSON value to store.
             ttl: lifetime in seconds; 0 never expires; None takes the scope's default.
         Returns:
-            The Memory object: scope, scope_id, key, data, timestamps and expiry.
+            The Memory object: scope, scope_id, key, data, timestamps, ttl and expiry.
         """
-        body = {"key": key, "data": value, **({"ttl": ttl} if ttl is not None else {})}
-        return self._send("POST", "/set", body, lambda response: response.json())
+        return self._send("POST", "/set", {"key": key, "data": value, **_ttl(ttl)}, _json())
 
     def delete(self, key: str):
-        """Delete the value at key (nothing happens when there is none)."""
+        """Delete the value at key (nothing happens when there is none); return None."""
         return self._send("POST", "/delete", {"key": key}, lambda response: None)
 
     def exists(self, key: str):
         """Return whether a value is stored at key."""
-        return self._send("POST", "/exists", {"key": key},
-                          lambda response: bool(response.json()["exists"]))
+        return self._send("POST", "/exists", {"key": key}, _json("exists"))
 
     def list_keys(self):
         """Return the keys stored in this scope (in context: the most specific one), sorted."""
@@ -130,10 +127,10 @@ class _MemoryOperations:
         Returns:
             The new number.
         Raises:
-            ControlPlaneResponseError: the value is not a number (or another error).
+            ControlPlaneResponseError: code ``memory_not_a_number`` when the value is not one.
         """
-        body = {"key": key, "amount": amount, **({"ttl": ttl} if ttl is not None else {})}
-        return self._send("POST", "/increment", body, lambda response: response.json()["data"])
+        body = {"key": key, "amount": amount, **_ttl(ttl)}
+        return self._send("POST", "/increment", body, _json("data"))
 
     def compare_and_set(self, key: str, expected: Any, value: Any, ttl: int | None = None):
         """Store value only if the current value equals expected (None: only if absent).
@@ -141,29 +138,32 @@ class _MemoryOperations:
         Returns:
             True when stored, False when the current value differed.
         """
-        body = {"key": key, "expected": expected, "data": value,
-                **({"ttl": ttl} if ttl is not None else {})}
+        body = {"key": key, "expected": expected, "data": value, **_ttl(ttl)}
         return self._send("POST", "/compare-and-set", body, lambda response: True,
                           {"memory_compare_failed": False})
 
     def set_vector(self, key: str, embedding: list[float], metadata: dict | None = None):
-        """Store an embedding (and its metadata) at key; return the stored object."""
+        """Store an embedding and its metadata at key; return the stored object."""
         body = {"key": key, "embedding": list(embedding), "metadata": metadata or {}}
-        return self._send("POST", "/vector/set", body, lambda response: response.json())
+        return self._send("POST", "/vector/set", body, _json())
 
     def similarity_search(self, query_embedding: list[float], top_k: int = 10,
                           filters: dict | None = None):
         """Return up to top_k stored vectors nearest to query_embedding, best first.
 
+        Args:
+            query_embedding: the vector to compare with.
+            top_k: how many results at most.
+            filters: metadata fields the results must hold (equal values).
         Returns:
             A list of ``{"key", "score", "metadata", "scope", "scope_id"}``.
         """
         body = {"query_embedding": list(query_embedding), "top_k": top_k,
                 "filters": filters or {}}
-        return self._send("POST", "/vector/search", body, lambda response: response.json())
+        return self._send("POST", "/vector/search", body, _json())
 
     def delete_vector(self, key: str):
-        """Delete the vector stored at key."""
+        """Delete the vector stored at key; return None."""
         return self._send("POST", "/vector/delete", {"key": key}, lambda response: None)
 
 
@@ -179,9 +179,6 @@ class ScopedMemory(_MemoryOperations):
         self._owner = owner
         self.scope = scope
         self.scope_id = scope_id if scope != "global" else "global"
-
-    def __repr__(self) -> str:
-        return f"ScopedMemory({self.scope!r}, {self.scope_id!r})"
 
     def _target(self) -> tuple[dict, dict]:
         header = SCOPE_HEADERS.get(self.scope)
@@ -205,12 +202,9 @@ class MemoryClient(_MemoryOperations):
         ctx = get_context()
         if ctx is None:
             return {}, {}
-        headers = {"X-Workflow-ID": ctx.workflow_id or ctx.run_id}
-        if ctx.session_id:
-            headers["X-Session-ID"] = ctx.session_id
-        if ctx.actor_id:
-            headers["X-Actor-ID"] = ctx.actor_id
-        return {}, headers
+        ids = {"X-Workflow-ID": ctx.workflow_id or ctx.run_id, "X-Session-ID": ctx.session_id,
+               "X-Actor-ID": ctx.actor_id}
+        return {}, {header: value for header, value in ids.items() if value}
 
     def session(self, session_id: str) -> ScopedMemory:
         """Return the memory of session ``session_id``."""
@@ -243,6 +237,8 @@ class MemoryClient(_MemoryOperations):
         Returns:
             A decorator that registers the function and returns it unchanged.
         """
+        if callable(patterns):  # used bare: @app.memory.on_change
+            return self.on_change(None, scope, scope_id)(patterns)
         if isinstance(patterns, str):
             patterns = [patterns]
         if scope is not None and scope not in SCOPES:

@@ -6,6 +6,7 @@ import time
 from datetime import UTC, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app.errors import AgentNotFound, FunctionNotFound, InvalidField
 from app.extensions import db, get_config
@@ -46,7 +47,19 @@ node_cache = NodeCache()
 
 
 def register_node(body: dict) -> AgentNode:
-    """Create or update a node from an AgentField-style registration body."""
+    """Create or update a node from an AgentField-style registration body.
+
+    Instances of one node starting together race to insert its row: the loser's
+    transaction (its DIDs included) is rolled back and it registers again as an update.
+    """
+    try:
+        return _register_once(body)
+    except IntegrityError:
+        db.session.rollback()
+        return _register_once(body)
+
+
+def _register_once(body: dict) -> AgentNode:
     node_id = body.get("id") or body.get("node_id")
     if not isinstance(node_id, str) or not is_valid_node_id(node_id):
         raise InvalidField("'id' must be 1-128 letters, digits, '-' or '_'",

@@ -139,6 +139,7 @@ AGENTS = {
     "echo-agent": ("tests/agents/echo_agent.py", {"AGENTFIELD_CONCURRENCY": "1"}),
     "echo-agent-2": ("tests/agents/echo_agent.py", {"AGENTFIELD_CONCURRENCY": "1"}),
     "relay-agent": ("tests/agents/relay_agent.py", {}),
+    "memory-agent": ("tests/agents/memory_agent.py", {}),
 }
 
 

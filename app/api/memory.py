@@ -136,15 +136,16 @@ def event_stream():
 
 def _frames(store: MemoryStore, last_id: str | None, filters: dict):
     """Replay what the client missed, then follow the stream; keepalives when quiet."""
+    replay = bool(last_id)
+    # Taken before "connected" is sent: a write the client makes after seeing it comes
+    # after this id, so it is never skipped.
+    last_id = last_id or store.latest_event_id()
     yield ": connected\n\n"
-    if last_id:
-        while batch := store.events_after(last_id, count=_REPLAY_BATCH):
-            for event in batch:
-                last_id = event["id"]
-                if MemoryStore.matches(event, **filters):
-                    yield _frame(event)
-    else:
-        last_id = store.latest_event_id()
+    while replay and (batch := store.events_after(last_id, count=_REPLAY_BATCH)):
+        for event in batch:
+            last_id = event["id"]
+            if MemoryStore.matches(event, **filters):
+                yield _frame(event)
     while not SHUTTING_DOWN.is_set():
         events = store.read_events(last_id, block_ms=SSE_BLOCK_MS)
         if not events:

@@ -90,3 +90,22 @@ def test_unknown_node_lookup_is_404(api):
     response = api.get("/api/v1/nodes/ghost")
 
     assert response.status_code == 404 and response.json()["error"] == "agent_not_found"
+
+
+def test_instances_registering_at_once_all_succeed_with_one_identity(api, stack):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    node_id = f"burst-{uuid.uuid4().hex[:6]}"
+    body = {"id": node_id, "reasoners": [{"id": "plan"}]}
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(
+            lambda _: requests.post(f"{stack.url}/api/v1/nodes/register", json=body,
+                                    timeout=30), range(8)))
+
+    assert [a.status_code for a in answers] == [201] * 8
+    dids = {a.json()["identity_package"]["agent_did"] for a in answers}
+    assert len(dids) == 1
+    assert api.get(f"/api/v1/nodes/{node_id}").json()["did"] in dids
