@@ -10,6 +10,7 @@ from app import records
 from app.credentials import issue_safely
 from app.errors import EnqueueFailed, InvalidInput, InvalidTarget
 from app.extensions import get_blocking_redis, get_config, get_redis
+from app.idempotency import fingerprint, insert_or_replay, read_key
 from app.ids import new_id
 from app.models.types import utcnow
 from app.registry import resolve_function
@@ -45,9 +46,16 @@ def submit_execution(target: str, body: dict, headers, mode: str) -> dict:
                            {"field": "input"})
     kind, validator = resolve_function(node_id, function)
     validate_input(validator, data, target)
+    key = read_key(headers)
     inline = body.get("dispatch") == "inline"
     row = _new_row(node_id, function, kind, data, body, headers, "inline" if inline else mode)
-    records.insert_execution(row)
+    if key is None:
+        records.insert_execution(row)
+    else:
+        row.update(idempotency_key=key, request_fingerprint=fingerprint(target, body))
+        original = insert_or_replay(row)
+        if original is not None:
+            return {**original, "replayed": True}
     if not inline:
         _enqueue(row)
     return row
@@ -76,6 +84,7 @@ def _new_row(node_id, function, kind, data, body, headers, mode) -> dict:
         "updated_at": now,
         "result_payload": None, "error_message": None, "error_type": None,
         "completed_at": None, "duration_ms": None,
+        "idempotency_key": None, "request_fingerprint": None,
     }
 
 
@@ -146,3 +155,17 @@ def wait_for_completion(execution_id: str, timeout: float) -> dict | None:
         if row["status"] in TERMINAL:
             return records.sync_view(row)
     return None
+
+
+def poll_until_finished(execution_id: str, timeout: float) -> dict | None:
+    """Wait for an execution another request started (its signal is not ours to take)."""
+    deadline = time.monotonic() + timeout
+    delay = 0.05
+    while True:
+        row = records.fetch_execution(execution_id)
+        if row["status"] in TERMINAL:
+            return records.sync_view(row)
+        if time.monotonic() + delay > deadline:
+            return None
+        time.sleep(delay)
+        delay = min(delay * 2, 1.0)

@@ -31,6 +31,7 @@ class Config:
     report_claim_idle_ms: int = 30_000
     secret_key: str | None = None
     credentials_enabled: bool = True
+    idempotency_ttl: int = 86_400
     flower_basic_auth: str | None = None
     log_level: str = "INFO"
     extra: dict = field(default_factory=dict)
@@ -72,6 +73,7 @@ class Config:
             report_claim_idle_ms=reader.int("AGENTFIELD_REPORT_CLAIM_IDLE_MS", 30_000),
             secret_key=env.get("AGENTFIELD_SECRET_KEY") or None,
             credentials_enabled=reader.bool("AGENTFIELD_CREDENTIALS", True),
+            idempotency_ttl=reader.int("AGENTFIELD_IDEMPOTENCY_TTL", 86_400),
             flower_basic_auth=env.get("FLOWER_BASIC_AUTH") or None,
             log_level=env.get("AGENTFIELD_LOG_LEVEL", "INFO").upper(),
         )

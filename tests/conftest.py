@@ -78,6 +78,7 @@ class Stack:
             "AGENTFIELD_SYNC_WAIT_SLICE": "2",
             "AGENTFIELD_NODE_CACHE_SECONDS": "0.5",
             "AGENTFIELD_REPORT_CLAIM_IDLE_MS": "1000",
+            "AGENTFIELD_IDEMPOTENCY_TTL": "4",
             "TEST_COUNTER_REDIS_URL": REDIS_URL,
             "WEB_CONCURRENCY": "2",
         }

@@ -3,7 +3,7 @@
 from flask import Blueprint, request
 
 from app import records
-from app.dispatch import submit_execution, wait_for_completion
+from app.dispatch import poll_until_finished, submit_execution, wait_for_completion
 from app.extensions import get_config
 from app.jsonio import read_json_object
 
@@ -12,6 +12,8 @@ bp = Blueprint("execute", __name__, url_prefix="/api/v1/execute")
 
 def _with_ids(body: dict, status: int, row: dict):
     headers = {"X-Execution-ID": row["execution_id"], "X-Run-ID": row["run_id"]}
+    if row.get("replayed"):
+        headers["Idempotent-Replayed"] = "true"
     return body, status, headers
 
 
@@ -19,7 +21,10 @@ def _with_ids(body: dict, status: int, row: dict):
 def execute_sync(target: str):
     row = submit_execution(target, read_json_object(), request.headers, "sync")
     timeout = _wait_seconds()
-    outcome = wait_for_completion(row["execution_id"], timeout)
+    if row.get("replayed"):
+        outcome = poll_until_finished(row["execution_id"], timeout)
+    else:
+        outcome = wait_for_completion(row["execution_id"], timeout)
     if outcome is None:
         # The execution goes on; the caller can look it up by id.
         body = records.accepted_view(records.fetch_execution(row["execution_id"]))
@@ -33,7 +38,10 @@ def execute_sync(target: str):
 @bp.post("/async/<target>")
 def execute_async(target: str):
     row = submit_execution(target, read_json_object(), request.headers, "async")
-    return _with_ids(records.accepted_view(row), 202, row)
+    body = records.accepted_view(row)
+    if row.get("replayed"):
+        body["status"] = row["status"]  # the original's, as it stands now
+    return _with_ids(body, 202, row)
 
 
 def _wait_seconds() -> float:

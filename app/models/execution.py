@@ -30,6 +30,9 @@ class Execution(db.Model):
     session_id: Mapped[str | None] = mapped_column(sa.String(128), index=True)
     actor_id: Mapped[str | None] = mapped_column(sa.String(128), index=True)
     attempt: Mapped[int] = mapped_column(sa.Integer, default=0)
+    # A client's Idempotency-Key (unique while it lives) and what the request looked like.
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
+    request_fingerprint: Mapped[str | None] = mapped_column(sa.String(64))
     created_at = mapped_column(sa.DateTime(timezone=True), default=utcnow, index=True)
     started_at = mapped_column(sa.DateTime(timezone=True), nullable=True)
     completed_at = mapped_column(sa.DateTime(timezone=True), nullable=True)
