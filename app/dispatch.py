@@ -8,12 +8,12 @@ import redis
 
 from app import records
 from app.credentials import issue_safely
-from app.errors import EnqueueFailed, InvalidInput, InvalidTarget
+from app.errors import EnqueueFailed, InvalidInput, InvalidTarget, QueueFull
 from app.extensions import get_blocking_redis, get_config, get_redis
 from app.idempotency import fingerprint, insert_or_replay, read_key
 from app.ids import new_id
 from app.models.types import utcnow
-from app.registry import resolve_function
+from app.registry import queue_limit, resolve_function
 from app.schemas import validate_input
 from app.status import FAILED, QUEUED, RUNNING, TERMINAL
 from tasks.publish import publish_task
@@ -48,6 +48,8 @@ def submit_execution(target: str, body: dict, headers, mode: str) -> dict:
     validate_input(validator, data, target)
     key = read_key(headers)
     inline = body.get("dispatch") == "inline"
+    if not inline:
+        _admit(node_id)
     row = _new_row(node_id, function, kind, data, body, headers, "inline" if inline else mode)
     if key is None:
         records.insert_execution(row)
@@ -59,6 +61,17 @@ def submit_execution(target: str, body: dict, headers, mode: str) -> dict:
     if not inline:
         _enqueue(row)
     return row
+
+
+def _admit(node_id: str) -> None:
+    """Refuse (429, writing nothing) when the agent's queue is at its limit."""
+    limit = queue_limit(node_id)
+    if not limit:
+        return
+    queued = get_redis().llen(queue_for(node_id))
+    if queued >= limit:
+        raise QueueFull(f"agent '{node_id}' has {queued} executions waiting (limit {limit}); "
+                        "retry later", {"node_id": node_id, "queued": queued, "limit": limit})
 
 
 def _new_row(node_id, function, kind, data, body, headers, mode) -> dict:

@@ -88,6 +88,14 @@ class ServiceUnavailable(ControlPlaneError):
     retry_after = 5
 
 
+class QueueFull(ControlPlaneError):
+    """Raised when an agent's queue already holds as many executions as it may."""
+
+    code = "agent_queue_full"
+    status = 429
+    retry_after = 1
+
+
 class EnqueueFailed(ServiceUnavailable):
     """Raised when the execution was recorded but its message could not be sent."""
 
@@ -106,10 +114,14 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ControlPlaneError)
     def handle_control_plane_error(error: ControlPlaneError):
-        response = jsonify(error_body(error.code, str(error), error.details))
+        body = error_body(error.code, str(error), error.details)
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after:
+            body["retry_after"] = retry_after
+        response = jsonify(body)
         response.status_code = error.status
-        if getattr(error, "retry_after", None):
-            response.headers["Retry-After"] = str(error.retry_after)
+        if retry_after:
+            response.headers["Retry-After"] = str(retry_after)
         return response
 
     @app.errorhandler(MemoryStoreError)

@@ -72,7 +72,8 @@ def _register_once(body: dict) -> AgentNode:
     node.base_url = body.get("base_url")
     node.team_id = body.get("team_id") or "default"
     node.reasoners, node.skills = reasoners, skills
-    node.node_metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
+    metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
+    node.node_metadata = {**metadata, "limits": _limits(body)}
     node.lifecycle_status = body.get("lifecycle_status") or "starting"
     node.instance_id = body.get("instance_id")
     node.health_status, node.heartbeat_streak = ACTIVE, 1
@@ -85,6 +86,16 @@ def _register_once(body: dict) -> AgentNode:
     node_cache.drop(node_id)
     log.info("node %s registered (%d reasoners, %d skills)", node_id, len(reasoners), len(skills))
     return node
+
+
+def _limits(body: dict) -> dict:
+    """Read the node's own limits (our extension): ``{"max_queued": N}``."""
+    limits = body.get("limits") or {}
+    max_queued = limits.get("max_queued") if isinstance(limits, dict) else None
+    if max_queued is not None and (not isinstance(max_queued, int) or max_queued < 1):
+        raise InvalidField("'limits.max_queued' must be a positive integer",
+                           {"field": "limits.max_queued"})
+    return {"max_queued": max_queued} if max_queued else {}
 
 
 def _functions(body: dict, field: str) -> list[dict]:
@@ -200,9 +211,15 @@ def _reload(node_id: str) -> dict:
         "reasoners": {item["id"]: item for item in row.reasoners or []},
         "skills": {item["id"]: item for item in row.skills or []},
         "validators": {},
+        "max_queued": (row.node_metadata or {}).get("limits", {}).get("max_queued"),
     }
     node_cache.put(node_id, view)
     return view
+
+
+def queue_limit(node_id: str) -> int:
+    """The node's queued-depth limit, else the global default (0: none)."""
+    return load_node(node_id)["max_queued"] or get_config().max_queued
 
 
 def resolve_function(node_id: str, name: str) -> tuple[str, object]:

@@ -32,6 +32,7 @@ class Config:
     secret_key: str | None = None
     credentials_enabled: bool = True
     idempotency_ttl: int = 86_400
+    max_queued: int = 0
     flower_basic_auth: str | None = None
     log_level: str = "INFO"
     extra: dict = field(default_factory=dict)
@@ -74,6 +75,7 @@ class Config:
             secret_key=env.get("AGENTFIELD_SECRET_KEY") or None,
             credentials_enabled=reader.bool("AGENTFIELD_CREDENTIALS", True),
             idempotency_ttl=reader.int("AGENTFIELD_IDEMPOTENCY_TTL", 86_400),
+            max_queued=reader.int("AGENTFIELD_MAX_QUEUED", 0),
             flower_basic_auth=env.get("FLOWER_BASIC_AUTH") or None,
             log_level=env.get("AGENTFIELD_LOG_LEVEL", "INFO").upper(),
         )
