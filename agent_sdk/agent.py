@@ -14,7 +14,7 @@ from celery import signals as celery_signals
 from agent_sdk.ai import AIClient
 from agent_sdk.calls import CallMixin
 from agent_sdk.client import ControlPlaneClient
-from agent_sdk.context import ExecutionContext, get_context
+from agent_sdk.context import ExecutionContext, get_context, set_cancel_probe
 from agent_sdk.errors import (
     ControlPlaneResponseError,
     ControlPlaneUnavailable,
@@ -229,6 +229,7 @@ class Agent(CallMixin):
                                           socket_connect_timeout=5)
             self._leases = LeaseManager(client, self.namespace or "af",
                                         done_ttl_seconds=4 * self.max_run_seconds + 86400)
+            set_cancel_probe(self._leases.is_cancelled)
         return self._leases
 
     def _report_sink(self) -> ReportSink:
@@ -249,6 +250,9 @@ class Agent(CallMixin):
         execution_id = message["execution_id"]
         leases = self._lease_manager()
         held_elsewhere = leases.acquire(execution_id)
+        if held_elsewhere == "cancelled":
+            log.info("skipping %s: cancelled before it started", execution_id)
+            return
         if held_elsewhere:
             log.info("dropping redelivered %s: already %s", execution_id, held_elsewhere)
             return

@@ -10,7 +10,11 @@ import asyncio
 import time
 
 from agent_sdk.context import ExecutionContext, get_context
-from agent_sdk.errors import ExecutionFailedError, ExecutionTimeoutError
+from agent_sdk.errors import (
+    ExecutionCancelledError,
+    ExecutionFailedError,
+    ExecutionTimeoutError,
+)
 from agent_sdk.runner import run_awaitable, run_blocking
 
 _TERMINAL = {"succeeded", "failed", "cancelled", "timeout"}
@@ -33,6 +37,7 @@ class CallMixin:
             ControlPlaneResponseError: the control plane refused the call (bad input...).
         """
         node_id, function, data = self._call_input(target, args, kwargs)
+        _raise_if_cancelled()
         if node_id == self.node_id and function in self.registry:
             execution_id, ctx = self._open_inline(target, data)
             registration = self.registry.get(function)
@@ -43,6 +48,7 @@ class CallMixin:
     def call_sync(self, target: str, *args, **kwargs):
         """Blocking form of ``call()`` for plain ``def`` functions."""
         node_id, function, data = self._call_input(target, args, kwargs)
+        _raise_if_cancelled()
         if node_id == self.node_id and function in self.registry:
             execution_id, ctx = self._open_inline(target, data)
             registration = self.registry.get(function)
@@ -110,6 +116,12 @@ class CallMixin:
             delay = min(delay * 2, 2.0)
         raise ExecutionTimeoutError(target, execution_id, "timeout",
                                     f"no result within {self.call_timeout:g} s")
+
+
+def _raise_if_cancelled() -> None:
+    ctx = get_context()
+    if ctx is not None and ctx.cancelled:
+        raise ExecutionCancelledError(ctx.execution_id)
 
 
 def _result_or_raise(target: str, body: dict):

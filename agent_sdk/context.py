@@ -18,6 +18,11 @@ class ExecutionContext:
     actor_id: str | None = None
     extra: dict = field(default_factory=dict)
 
+    @property
+    def cancelled(self) -> bool:
+        """True once the control plane has cancelled this execution (checks Redis)."""
+        return bool(_cancel_probe and _cancel_probe(self.execution_id))
+
     def child_headers(self) -> dict[str, str]:
         """Headers that make a call from this execution its child in the same run."""
         headers = {
@@ -47,6 +52,16 @@ class ExecutionContext:
             actor_id=message.get("actor_id"),
             extra=message.get("context") or {},
         )
+
+
+# Set by the Agent once it can reach the broker: execution id -> cancelled?
+_cancel_probe = None
+
+
+def set_cancel_probe(probe) -> None:
+    """Install the function ``ExecutionContext.cancelled`` asks."""
+    global _cancel_probe
+    _cancel_probe = probe
 
 
 current_context: ContextVar[ExecutionContext | None] = ContextVar(

@@ -77,3 +77,13 @@ class ExecutionTimeoutError(ExecutionFailedError):
     """Raised by ``app.call`` when no result arrived in time."""
 
     code = "execution_timeout"
+
+
+class ExecutionCancelledError(AgentSDKError):
+    """Raised inside a function whose execution was cancelled, at its next ``app.call``."""
+
+    code = "execution_cancelled"
+
+    def __init__(self, execution_id: str):
+        super().__init__(f"execution {execution_id} was cancelled")
+        self.execution_id = execution_id

@@ -41,10 +41,24 @@ class LeaseManager:
     def key(self, execution_id: str) -> str:
         return f"{self.namespace}:lease:{execution_id}"
 
+    def cancel_key(self, execution_id: str) -> str:
+        return f"{self.namespace}:cancel:{execution_id}"
+
+    def is_cancelled(self, execution_id: str) -> bool:
+        """Tell whether the control plane cancelled the execution."""
+        return bool(self.client.exists(self.cancel_key(execution_id)))
+
     def acquire(self, execution_id: str) -> str | None:
-        """Take the lease; None on success, else why not ("running" or "done")."""
+        """Take the lease; None on success, else why not ("running", "done", "cancelled")."""
         key = self.key(execution_id)
-        if self.client.set(key, self.token, nx=True, px=self.lease_ms):
+        pipe = self.client.pipeline(transaction=False)
+        pipe.set(key, self.token, nx=True, px=self.lease_ms)
+        pipe.exists(self.cancel_key(execution_id))  # same round trip
+        taken, cancelled = pipe.execute()
+        if taken and cancelled:
+            self.client.set(key, DONE, ex=self.done_ttl)  # a queued execution never starts
+            return "cancelled"
+        if taken:
             with self._lock:
                 self._held.add(execution_id)
             self._ensure_renewer()

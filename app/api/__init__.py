@@ -4,7 +4,17 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from app.api import execute, executions, health, identity, memory, nodes, notes, vector
+    from app.api import (
+        execute,
+        executions,
+        health,
+        identity,
+        memory,
+        nodes,
+        notes,
+        runs,
+        vector,
+    )
 
-    for module in (nodes, execute, executions, notes, health, identity, memory, vector):
+    for module in (nodes, execute, executions, notes, health, identity, memory, vector, runs):
         app.register_blueprint(module.bp)

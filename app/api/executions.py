@@ -3,6 +3,7 @@
 from flask import Blueprint, request
 
 from app import records
+from app.cancellation import cancel_execution
 from app.errors import InvalidField
 from app.jsonio import read_json_object
 from app.reports import apply_status_report
@@ -55,6 +56,13 @@ def batch_status():
         else {"execution_id": execution_id, "status": "not_found"}
         for execution_id in ids
     }
+
+
+@bp.post("/<execution_id>/cancel")
+def cancel(execution_id: str):
+    reason = read_json_object(required=False).get("reason")
+    cancel_execution(execution_id, str(reason)[:500] if reason else None)
+    return records.status_view(records.fetch_execution(execution_id))
 
 
 @bp.post("/<execution_id>/status")

@@ -86,5 +86,19 @@ async def call_broken(message: str) -> dict:
     return {"caught": None}
 
 
+@app.reasoner()
+async def cancellable(key: str) -> dict:
+    """Wait up to 10 s for a cancellation, then show how it surfaces."""
+    for _ in range(200):
+        if app.ctx.cancelled:
+            try:
+                await app.call("sentiment-agent.analyze", text="after cancel")
+            except Exception as exc:
+                counter.set(key, type(exc).__name__)
+            return {"noticed": True}
+        await asyncio.sleep(0.05)
+    return {"noticed": False}
+
+
 if __name__ == "__main__":
     app.run()
