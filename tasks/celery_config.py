@@ -38,6 +38,11 @@ def celery_settings(config: Config) -> dict:
                 "schedule": max(config.heartbeat_interval, 5.0),
                 "options": {"queue": CONTROL_QUEUE, "expires": 30},
             },
+            "recover-stuck-executions": {
+                "task": "tasks.recover_stuck_executions",
+                "schedule": 30.0,
+                "options": {"queue": CONTROL_QUEUE, "expires": 60},
+            },
             "issue-missing-credentials": {
                 "task": "tasks.issue_missing_credentials",
                 "schedule": 30.0,

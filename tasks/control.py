@@ -23,3 +23,14 @@ def issue_missing_credentials_task() -> int:
 
     with celery_app.flask_app.app_context():
         return issue_missing()
+
+
+@shared_task(name="tasks.recover_stuck_executions", ignore_result=True)
+def recover_stuck_executions_task() -> dict:
+    """Re-send lost messages and requeue or time out executions whose worker vanished."""
+    from celery import current_app as celery_app
+
+    from app.recovery import reap_expired_leases, reconcile_queued
+
+    with celery_app.flask_app.app_context():
+        return {"resent": reconcile_queued(), **reap_expired_leases()}
