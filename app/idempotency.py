@@ -24,7 +24,8 @@ executions = records.executions
 
 _INSERTS = {
     name: dialect.insert(executions)
-    .on_conflict_do_nothing(index_elements=["idempotency_key"])
+    .on_conflict_do_nothing(index_elements=["idempotency_key"],
+                            index_where=executions.c.idempotency_key.isnot(None))
     .returning(executions.c.execution_id)
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }

@@ -11,6 +11,12 @@ class Execution(db.Model):
     """One call of a reasoner or skill, written before anything runs."""
 
     __tablename__ = "executions"
+    # Partial: rows without a key (nearly all) cost the unique index nothing.
+    __table_args__ = (
+        sa.Index("uq_executions_idempotency_key", "idempotency_key", unique=True,
+                 postgresql_where=sa.text("idempotency_key IS NOT NULL"),
+                 sqlite_where=sa.text("idempotency_key IS NOT NULL")),
+    )
 
     execution_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     run_id: Mapped[str] = mapped_column(sa.String(128), index=True)
@@ -31,7 +37,7 @@ class Execution(db.Model):
     actor_id: Mapped[str | None] = mapped_column(sa.String(128), index=True)
     attempt: Mapped[int] = mapped_column(sa.Integer, default=0)
     # A client's Idempotency-Key (unique while it lives) and what the request looked like.
-    idempotency_key: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(255))
     request_fingerprint: Mapped[str | None] = mapped_column(sa.String(64))
     created_at = mapped_column(sa.DateTime(timezone=True), default=utcnow, index=True)
     started_at = mapped_column(sa.DateTime(timezone=True), nullable=True)

@@ -1,0 +1,15 @@
+"""The migrations build exactly the schema the models describe."""
+
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+
+def test_models_and_migrations_agree(stack):
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app:create_app", "db", "check"],
+        cwd=ROOT, env=stack.env, capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No new upgrade operations detected" in result.stdout + result.stderr
