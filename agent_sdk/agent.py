@@ -23,7 +23,7 @@ from agent_sdk.errors import (
 )
 from agent_sdk.lease import LeaseManager
 from agent_sdk.memory import MemoryClient
-from agent_sdk.registry import Registry, build_registration
+from agent_sdk.registry import Registry, RunPolicy, build_registration
 from agent_sdk.reporting import ReportSink
 from agent_sdk.runner import StartedReporter, run_blocking
 from agent_sdk.worker import build_celery, worker_argv
@@ -84,33 +84,47 @@ class Agent(CallMixin):
     # -- registration -------------------------------------------------------------
 
     def reasoner(self, fn: Callable | None = None, *, name: str | None = None,
-                 tags: list[str] | None = None, description: str | None = None):
+                 tags: list[str] | None = None, description: str | None = None,
+                 **policy):
         """Register a reasoner; the function is returned unchanged.
+
+        Policy keywords: ``retries`` (0), ``retry_on`` (exception types), ``retry_backoff``
+        (1.0 s, doubling), ``timeout`` (seconds; the execution then ends ``timeout``).
 
         Example::
 
-            @app.reasoner()
+            @app.reasoner(retries=2, retry_on=(ConnectionError,), timeout=60)
             async def triage_ticket(ticket: dict) -> dict: ...
         """
-        return self._decorate("reasoner", fn, name, tags, description)
+        return self._decorate("reasoner", fn, name, tags, description, policy)
 
     def skill(self, fn: Callable | None = None, *, name: str | None = None,
-              tags: list[str] | None = None, description: str | None = None):
+              tags: list[str] | None = None, description: str | None = None, **policy):
         """Register a skill (a deterministic function); the function is returned unchanged.
+
+        Takes the same policy keywords as ``reasoner()``.
 
         Example::
 
             @app.skill(tags=["nlp"])
             def analyze(text: str) -> dict: ...
         """
-        return self._decorate("skill", fn, name, tags, description)
+        return self._decorate("skill", fn, name, tags, description, policy)
 
-    def _decorate(self, kind, fn, name, tags, description):
+    def _decorate(self, kind, fn, name, tags, description, policy):
+        run_policy = RunPolicy(retries=policy.pop("retries", 0),
+                               retry_on=tuple(policy.pop("retry_on", ())),
+                               backoff=policy.pop("retry_backoff", 1.0),
+                               timeout=policy.pop("timeout", None))
+        if policy:
+            raise TypeError(f"unknown options: {sorted(policy)}")
+
         def decorator(function: Callable) -> Callable:
             if self._serving:
                 raise RegistrationClosed(
                     f"cannot register {function.__name__}() after the agent started serving")
-            self.registry.add(build_registration(function, kind, name, tags, description))
+            self.registry.add(build_registration(function, kind, name, tags, description,
+                                                 run_policy))
             return function
 
         return decorator(fn) if callable(fn) else decorator

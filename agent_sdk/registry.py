@@ -15,6 +15,20 @@ from agent_sdk.errors import (
 )
 
 
+@dataclass(frozen=True)
+class RunPolicy:
+    """How a function is run: retries for retryable failures, and a hard time limit.
+
+    An exception is retryable when it is an instance of ``retry_on`` or carries
+    ``retryable = True``; attempt n waits ``backoff * 2**(n-1)`` seconds first.
+    """
+
+    retries: int = 0
+    retry_on: tuple[type[BaseException], ...] = ()
+    backoff: float = 1.0
+    timeout: float | None = None
+
+
 @dataclass
 class Registration:
     """One reasoner or skill: what the control plane is told, and how input is checked."""
@@ -26,6 +40,7 @@ class Registration:
     output_schema: dict
     tags: list[str] = field(default_factory=list)
     description: str | None = None
+    policy: RunPolicy = field(default_factory=RunPolicy)
 
     @property
     def is_async(self) -> bool:
@@ -68,7 +83,8 @@ class Registration:
 
 def build_registration(fn: Callable, kind: str, name: str | None = None,
                        tags: list[str] | None = None,
-                       description: str | None = None) -> Registration:
+                       description: str | None = None,
+                       policy: RunPolicy | None = None) -> Registration:
     """Turn a function's signature and type hints into a Registration (at import time)."""
     if not callable(fn):
         raise InvalidSignature(f"{fn!r} is not callable")
@@ -81,6 +97,7 @@ def build_registration(fn: Callable, kind: str, name: str | None = None,
         output_schema=_output_schema(fn),
         tags=list(tags or []),
         description=description or _summary(fn),
+        policy=policy or RunPolicy(),
     )
 
 

@@ -1,11 +1,14 @@
 """Run one execution: bind input, call the function with its context, build the report."""
 
 import asyncio
+import contextvars
 import dataclasses
 import logging
 import threading
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import UTC, datetime
 
 from pydantic import BaseModel
@@ -22,19 +25,37 @@ class ResultNotSerializable(TypeError):
     """Raised when a function returns something that cannot become JSON."""
 
 
+class FunctionTimedOut(Exception):
+    """Raised when a function runs past its registered ``timeout``."""
+
+
+_overtime = ThreadPoolExecutor(max_workers=32, thread_name_prefix="timed-call")
+
+
 def run_blocking(registration: Registration, data: dict, ctx: ExecutionContext) -> dict:
-    """Run a function in this thread (async ones on this thread's own loop); return a report."""
+    """Run a function in this thread (async ones on this thread's own loop); return a report.
+
+    Retryable failures are retried per the registration's policy; every failed try is
+    listed in the report's ``attempts``.
+    """
     started, clock = _now(), time.perf_counter()
     token = current_context.set(ctx)
+    attempts: list[dict] = []
     try:
         kwargs = registration.bind(data)
-        if registration.is_async:
-            result = _thread_loop().run_until_complete(registration.fn(**kwargs))
-        else:
-            result = registration.fn(**kwargs)
-        return _succeeded(result, started, clock)
+        while True:
+            try:
+                result = _call_blocking(registration, kwargs)
+                return _succeeded(result, started, clock, attempts)
+            except FunctionTimedOut as exc:
+                return _report("timeout", started, clock, error=str(exc),
+                               error_type="TimeoutError", attempts=attempts or None)
+            except Exception as exc:
+                if not _retry(registration, exc, attempts):
+                    raise
+                time.sleep(_delay(registration, attempts))
     except Exception as exc:  # the function's failure is data, not a crash
-        return _failed(exc, registration, started, clock)
+        return _failed(exc, registration, started, clock, attempts)
     finally:
         current_context.reset(token)
 
@@ -43,17 +64,80 @@ async def run_awaitable(registration: Registration, data: dict, ctx: ExecutionCo
     """Run a function from inside a running event loop; return a report."""
     started, clock = _now(), time.perf_counter()
     token = current_context.set(ctx)
+    attempts: list[dict] = []
     try:
         kwargs = registration.bind(data)
-        if registration.is_async:
-            result = await registration.fn(**kwargs)
-        else:
-            result = registration.fn(**kwargs)
-        return _succeeded(result, started, clock)
+        while True:
+            try:
+                result = await _call_awaitable(registration, kwargs)
+                return _succeeded(result, started, clock, attempts)
+            except FunctionTimedOut as exc:
+                return _report("timeout", started, clock, error=str(exc),
+                               error_type="TimeoutError", attempts=attempts or None)
+            except Exception as exc:
+                if not _retry(registration, exc, attempts):
+                    raise
+                await asyncio.sleep(_delay(registration, attempts))
     except Exception as exc:
-        return _failed(exc, registration, started, clock)
+        return _failed(exc, registration, started, clock, attempts)
     finally:
         current_context.reset(token)
+
+
+def _call_blocking(registration: Registration, kwargs: dict):
+    limit = registration.policy.timeout
+    if registration.is_async:
+        coro = registration.fn(**kwargs)
+        if limit is not None:
+            coro = _bounded(coro, limit, registration.name)
+        return _thread_loop().run_until_complete(coro)
+    if limit is None:
+        return registration.fn(**kwargs)
+    # A thread cannot be stopped: past the limit it is abandoned (and logged).
+    future = _overtime.submit(contextvars.copy_context().run, registration.fn, **kwargs)
+    try:
+        return future.result(timeout=limit)
+    except FutureTimeout:
+        log.warning("%s ran past its %gs timeout; its thread is abandoned",
+                    registration.name, limit)
+        raise FunctionTimedOut(
+            f"{registration.name} exceeded its timeout of {limit:g}s") from None
+
+
+async def _call_awaitable(registration: Registration, kwargs: dict):
+    limit = registration.policy.timeout
+    if registration.is_async:
+        coro = registration.fn(**kwargs)
+        return await (_bounded(coro, limit, registration.name) if limit else coro)
+    if limit is None:
+        return registration.fn(**kwargs)
+    return await _bounded(asyncio.to_thread(registration.fn, **kwargs), limit,
+                          registration.name)
+
+
+async def _bounded(awaitable, limit: float, name: str):
+    task = asyncio.ensure_future(awaitable)
+    done, _ = await asyncio.wait({task}, timeout=limit)
+    if task in done:
+        return task.result()
+    task.cancel()
+    raise FunctionTimedOut(f"{name} exceeded its timeout of {limit:g}s")
+
+
+def _retry(registration: Registration, exc: Exception, attempts: list[dict]) -> bool:
+    """Record a failed try; tell whether another one is allowed."""
+    policy = registration.policy
+    retryable = isinstance(exc, policy.retry_on) or getattr(exc, "retryable", False) is True
+    if not retryable or len(attempts) >= policy.retries:
+        return False
+    attempts.append({"attempt": len(attempts) + 1, "error_type": type(exc).__name__,
+                     "error": str(exc)[:500], "at": _now().isoformat()})
+    log.info("%s attempt %d failed (%s); retrying", registration.name, len(attempts), exc)
+    return True
+
+
+def _delay(registration: Registration, attempts: list[dict]) -> float:
+    return registration.policy.backoff * 2 ** (len(attempts) - 1)
 
 
 def to_jsonable(value):
@@ -74,22 +158,26 @@ def to_jsonable(value):
         f"result of type {type(value).__name__} cannot be sent as JSON")
 
 
-def _succeeded(result, started: datetime, clock: float) -> dict:
+def _succeeded(result, started: datetime, clock: float, attempts: list[dict]) -> dict:
     try:
         result = to_jsonable(result)
     except ResultNotSerializable as exc:
         return _report("failed", started, clock, error=str(exc),
                        error_type="ResultNotSerializable")
-    return _report("succeeded", started, clock, result=result)
+    return _report("succeeded", started, clock, result=result, attempts=attempts or None)
 
 
 def _failed(exc: Exception, registration: Registration, started: datetime,
-            clock: float) -> dict:
+            clock: float, attempts: list[dict]) -> dict:
     log.warning("%s failed: %s: %s", registration.name, type(exc).__name__, exc)
     detail = "".join(traceback.format_exception(exc, limit=-8))[-4000:]
+    if attempts:  # the last try counts too
+        attempts = [*attempts, {"attempt": len(attempts) + 1,
+                                "error_type": type(exc).__name__, "error": str(exc)[:500],
+                                "at": _now().isoformat()}]
     return _report("failed", started, clock, error=str(exc) or type(exc).__name__,
                    error_type=type(exc).__name__, traceback=detail,
-                   problems=getattr(exc, "problems", None))
+                   problems=getattr(exc, "problems", None), attempts=attempts or None)
 
 
 def _report(status: str, started: datetime, clock: float, **fields) -> dict:

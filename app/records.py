@@ -32,6 +32,7 @@ _FINISH = (
                                   _c.duration_ms),
         started_at=func.coalesce(_c.started_at,
                                  bindparam("b_started", type_=_c.started_at.type)),
+        attempt_log=bindparam("b_attempts", type_=_c.attempt_log.type),
         updated_at=bindparam("b_updated", type_=_c.updated_at.type),
     )
     .returning(_c.execution_id, _c.run_id, _c.status, _c.mode, _c.result_payload,
@@ -93,6 +94,7 @@ def finish_execution(execution_id: str, values: dict, conn=None) -> dict | None:
         "b_result": values.get("result_payload"), "b_error": values.get("error_message"),
         "b_error_type": values.get("error_type"), "b_completed": values["completed_at"],
         "b_duration": values.get("duration_ms"), "b_started": values.get("started_at"),
+        "b_attempts": values.get("attempt_log"),
         "b_updated": utcnow(),
     }
     with connection(conn) as active:
@@ -154,6 +156,7 @@ def status_view(row: dict) -> dict:
         "session_id": row["session_id"],
         "actor_id": row["actor_id"],
         "attempt": row["attempt"],
+        "attempts": row.get("attempt_log") or [],
         "created_at": isoformat(row["created_at"]),
         "started_at": isoformat(row["started_at"]),
         "completed_at": isoformat(row["completed_at"]),

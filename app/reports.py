@@ -62,6 +62,10 @@ def _finish(execution_id: str, status: str, body: dict, conn, finished) -> dict:
                                {"field": "duration_ms"})
         values["duration_ms"] = int(duration)
     values["started_at"] = _timestamp(body, "started_at")
+    attempts = body.get("attempts")
+    if attempts is not None and not isinstance(attempts, list):
+        raise InvalidField("'attempts' must be a list", {"field": "attempts"})
+    values["attempt_log"] = attempts[:50] if attempts else None
     row = records.finish_execution(execution_id, values, conn)
     if row is None:
         current = records.fetch_execution(execution_id, conn)  # raises 404 when unknown

@@ -39,6 +39,8 @@ class Execution(db.Model):
     # A client's Idempotency-Key (unique while it lives) and what the request looked like.
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(255))
     request_fingerprint: Mapped[str | None] = mapped_column(sa.String(64))
+    # The failed tries a worker retried within one run (per the function's policy).
+    attempt_log = mapped_column(JSONType, nullable=True)
     created_at = mapped_column(sa.DateTime(timezone=True), default=utcnow, index=True)
     started_at = mapped_column(sa.DateTime(timezone=True), nullable=True)
     completed_at = mapped_column(sa.DateTime(timezone=True), nullable=True)

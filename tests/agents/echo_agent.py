@@ -100,5 +100,33 @@ async def cancellable(key: str) -> dict:
     return {"noticed": False}
 
 
+@app.reasoner(retries=3, retry_on=(ConnectionError,), retry_backoff=0.05)
+def flaky(key: str, fail_times: int) -> dict:
+    """Fail with a retryable error the first ``fail_times`` tries."""
+    tries = counter.incr(key)
+    if tries <= fail_times:
+        raise ConnectionError(f"try {tries} failed")
+    return {"tries": tries}
+
+
+@app.reasoner(retries=3, retry_on=(ConnectionError,), retry_backoff=0.05)
+def picky(key: str) -> dict:
+    """Fail with an error that is not retryable."""
+    counter.incr(key)
+    raise ValueError("not worth retrying")
+
+
+@app.reasoner(timeout=0.3)
+def overrun(seconds: float) -> dict:
+    time.sleep(seconds)
+    return {"slept": seconds}
+
+
+@app.reasoner(timeout=0.3)
+async def overrun_async(seconds: float) -> dict:
+    await asyncio.sleep(seconds)
+    return {"slept": seconds}
+
+
 if __name__ == "__main__":
     app.run()
