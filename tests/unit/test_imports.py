@@ -1,10 +1,14 @@
-"""The SDK ships alone: it must not import any control-plane package."""
+"""Package boundaries: each package imports only what docs/ARCHITECTURE.md allows."""
 
 import ast
+import sys
 from pathlib import Path
 
-SDK = Path(__file__).resolve().parents[2] / "agent_sdk"
-FORBIDDEN = {"app", "tasks", "config", "memory", "identity"}
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+STDLIB = set(sys.stdlib_module_names)
+OURS = {"app", "tasks", "config", "memory", "identity", "agent_sdk"}
 
 
 def _imported_roots(path: Path) -> set[str]:
@@ -17,9 +21,23 @@ def _imported_roots(path: Path) -> set[str]:
     return roots
 
 
-def test_agent_sdk_imports_nothing_of_the_control_plane():
-    offenders = {path.name: _imported_roots(path) & FORBIDDEN
-                 for path in SDK.glob("*.py") if _imported_roots(path) & FORBIDDEN}
+def _offenders(package: str, forbidden) -> dict[str, set[str]]:
+    found = {path.name: forbidden(_imported_roots(path))
+             for path in (ROOT / package).glob("*.py")}
+    return {name: bad for name, bad in found.items() if bad}
 
-    assert offenders == {}
-    assert len(list(SDK.glob("*.py"))) >= 8  # the walk really saw the package
+
+@pytest.mark.parametrize("package, allowed, at_least", [
+    # The SDK ships alone: anything but the control plane's packages.
+    ("agent_sdk", None, 8),
+    ("identity", STDLIB | {"cryptography", "identity"}, 10),
+    ("memory", STDLIB | {"redis", "orjson", "config", "memory"}, 6),
+])
+def test_package_imports_stay_within_its_boundary(package, allowed, at_least):
+    if allowed is None:
+        forbidden = lambda roots: roots & (OURS - {package})  # noqa: E731
+    else:
+        forbidden = lambda roots: roots - allowed  # noqa: E731
+
+    assert _offenders(package, forbidden) == {}
+    assert len(list((ROOT / package).glob("*.py"))) >= at_least  # the walk saw the package
