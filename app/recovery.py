@@ -7,7 +7,7 @@ change is a conditional UPDATE.
 """
 
 import logging
-from datetime import UTC, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select, update
 
@@ -15,7 +15,7 @@ from app import records
 from app.credentials import issue_safely
 from app.dispatch import execution_message, signal_completion
 from app.extensions import get_config, get_redis
-from app.models.types import utcnow
+from app.models.types import as_utc, utcnow
 from app.status import QUEUED, RUNNING, TIMEOUT
 from tasks.publish import publish_task
 from tasks.routing import queue_for
@@ -42,7 +42,7 @@ def reap_expired_leases(max_attempts: int = 3, grace: float = LEASE_GRACE_SECOND
     outcome = {"requeued": [], "timed_out": []}
     for row in rows:
         if row["mode"] == "inline":  # run by its caller, no lease: only the run limit applies
-            age = (utcnow() - _aware(row["started_at"])).total_seconds()
+            age = (utcnow() - as_utc(row["started_at"])).total_seconds()
             if age > config.max_run_seconds and _time_out(row, "ran past the run limit"):
                 outcome["timed_out"].append(row["execution_id"])
             continue
@@ -94,8 +94,3 @@ def _time_out(row: dict, why: str) -> bool:
         signal_completion(finished)
         issue_safely(row["execution_id"], row=finished)
     return finished is not None
-
-
-def _aware(value):
-
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value

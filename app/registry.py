@@ -3,7 +3,7 @@
 import logging
 import threading
 import time
-from datetime import UTC, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -12,7 +12,7 @@ from app.errors import AgentNotFound, FunctionNotFound, InvalidField
 from app.extensions import db, get_config
 from app.keystore import ensure_node_dids, node_dids, root_did
 from app.models import AgentNode
-from app.models.types import isoformat, utcnow
+from app.models.types import as_utc, isoformat, utcnow
 from app.schemas import compile_validator
 from tasks.routing import is_valid_node_id
 
@@ -120,7 +120,7 @@ def record_heartbeat(node_id: str, body: dict) -> AgentNode:
     if node is None:
         raise AgentNotFound(f"node '{node_id}' is not registered", {"node_id": node_id})
     now = utcnow()
-    on_time = (now - _aware(node.last_heartbeat)).total_seconds() <= config.node_inactive_after
+    on_time = (now - as_utc(node.last_heartbeat)).total_seconds() <= config.node_inactive_after
     was_active = node.health_status == ACTIVE and on_time
     node.heartbeat_streak = node.heartbeat_streak + 1 if on_time else 1
     node.last_heartbeat = now
@@ -166,7 +166,7 @@ def mark_offline(node_id: str) -> AgentNode:
 def effective_health(node: AgentNode) -> str:
     """Report inactive as soon as heartbeats are overdue, even before the sweep runs."""
     config = get_config()
-    overdue = (utcnow() - _aware(node.last_heartbeat)).total_seconds() > config.node_inactive_after
+    overdue = (utcnow() - as_utc(node.last_heartbeat)).total_seconds() > config.node_inactive_after
     return INACTIVE if overdue else node.health_status
 
 
@@ -244,8 +244,3 @@ def _validator(view: dict, name: str, spec: dict):
     if name not in validators:
         validators[name] = compile_validator(spec.get("input_schema"))
     return validators[name]
-
-
-def _aware(value):
-
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value

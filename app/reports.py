@@ -8,7 +8,7 @@ from app import records
 from app.credentials import issue_safely
 from app.dispatch import signal_completion
 from app.errors import InvalidField, InvalidStatus
-from app.models.types import utcnow
+from app.models.types import as_utc, utcnow
 from app.status import RUNNING, STATUSES, SUCCEEDED, TERMINAL, normalise_status
 from config.errors import ControlPlaneError
 
@@ -90,9 +90,7 @@ def _fill_duration(row: dict) -> dict:
     end = row["completed_at"]
     if start is None or end is None:
         return row
-    if (start.tzinfo is None) != (end.tzinfo is None):
-        start, end = start.replace(tzinfo=None), end.replace(tzinfo=None)
-    duration = max(0, int((end - start).total_seconds() * 1000))
+    duration = max(0, int((as_utc(end) - as_utc(start)).total_seconds() * 1000))
     updated = records.update_execution(row["execution_id"], true(), {"duration_ms": duration})
     return updated or row
 

@@ -12,10 +12,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(value: datetime) -> datetime:
+    """Make a stored timestamp timezone-aware (SQLite hands back naive UTC values)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
 def isoformat(value: datetime | None) -> str | None:
-    """Render a timestamp as RFC 3339 in UTC (SQLite hands back naive values)."""
+    """Render a timestamp as RFC 3339 in UTC."""
     if value is None:
         return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return as_utc(value).astimezone(UTC).isoformat().replace("+00:00", "Z")
