@@ -6,7 +6,7 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from config.errors import ControlPlaneError
-from memory.errors import CompareFailed, MemoryStoreError
+from memory.errors import MemoryStoreError
 
 log = logging.getLogger(__name__)
 
@@ -102,47 +102,37 @@ class EnqueueFailed(ServiceUnavailable):
     code = "enqueue_failed"
 
 
-def error_body(code: str, message: str, details: dict | None = None) -> dict:
+def error_response(code: str, message: str, status: int, details: dict | None = None,
+                   retry_after: int | None = None):
+    """Build the one JSON error shape every failure is answered with."""
     body = {"error": code, "message": message}
     if details:
         body["details"] = details
-    return body
+    if retry_after:
+        body["retry_after"] = retry_after
+    response = jsonify(body)
+    response.status_code = status
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def register_error_handlers(app: Flask) -> None:
-    """Render ControlPlaneError, HTTP errors and crashes in one JSON shape."""
+    """Render our errors, HTTP errors and crashes in one JSON shape."""
 
     @app.errorhandler(ControlPlaneError)
-    def handle_control_plane_error(error: ControlPlaneError):
-        body = error_body(error.code, str(error), error.details)
-        retry_after = getattr(error, "retry_after", None)
-        if retry_after:
-            body["retry_after"] = retry_after
-        response = jsonify(body)
-        response.status_code = error.status
-        if retry_after:
-            response.headers["Retry-After"] = str(retry_after)
-        return response
-
     @app.errorhandler(MemoryStoreError)
-    def handle_memory_error(error: MemoryStoreError):
-        details = getattr(error, "details", None) or {}
-        if isinstance(error, CompareFailed):
-            details = {"current": error.current}
-        response = jsonify(error_body(error.code, str(error), details))
-        response.status_code = error.status
-        return response
+    def handle_known_error(error: ControlPlaneError | MemoryStoreError):
+        return error_response(error.code, str(error), error.status,
+                              getattr(error, "details", None),
+                              getattr(error, "retry_after", None))
 
     @app.errorhandler(HTTPException)
     def handle_http_exception(error: HTTPException):
         code = (error.name or "http_error").lower().replace(" ", "_")
-        response = jsonify(error_body(code, error.description or error.name))
-        response.status_code = error.code or 500
-        return response
+        return error_response(code, error.description or error.name, error.code or 500)
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):
         log.exception("unhandled error")
-        response = jsonify(error_body("internal_error", "internal server error"))
-        response.status_code = 500
-        return response
+        return error_response("internal_error", "internal server error", 500)

@@ -53,6 +53,10 @@ class CompareFailed(MemoryStoreError):
         super().__init__(message)
         self.current = current  # the Memory object found instead (None: the key is absent)
 
+    @property
+    def details(self) -> dict:
+        return {"current": self.current}
+
 
 class NotANumber(MemoryStoreError):
     """Raised when increment meets a stored value that is not a number or leaves its range."""
