@@ -6,6 +6,7 @@ write goes to the most specific scope present and a read searches workflow → s
 actor → global.
 """
 
+from app.errors import InvalidField
 from memory import SEARCH_ORDER, Scope, parse_scope
 from memory.errors import InvalidScope
 
@@ -47,3 +48,18 @@ def write_target(body: dict, headers) -> tuple[Scope, str]:
     ids = scope_ids(headers)
     scope = next(s for s in SEARCH_ORDER if ids[s])
     return scope, ids[scope]
+
+
+def body_key(body: dict) -> str:
+    """Return the request's ``key`` (validated further by the store)."""
+    key = body.get("key")
+    if not isinstance(key, str):
+        raise InvalidField("'key' is required and must be a string", {"field": "key"})
+    return key
+
+
+def body_data(body: dict):
+    """Return the request's ``data``, which may be any JSON value but must be present."""
+    if "data" not in body:
+        raise InvalidField("'data' is required (any JSON value)", {"field": "data"})
+    return body["data"]

@@ -7,7 +7,7 @@ from flask import Blueprint, Response, current_app, request, stream_with_context
 
 from app.errors import InvalidField
 from app.jsonio import read_json_object
-from app.memory_scope import explicit_scope, scope_ids, write_target
+from app.memory_scope import body_data, body_key, explicit_scope, scope_ids, write_target
 from memory import MemoryNotFound, MemoryStore, parse_scope
 
 bp = Blueprint("memory", __name__, url_prefix="/api/v1/memory")
@@ -23,13 +23,6 @@ def get_store() -> MemoryStore:
     return current_app.extensions["memory_store"]
 
 
-def _key(body: dict) -> str:
-    key = body.get("key")
-    if not isinstance(key, str):
-        raise InvalidField("'key' is required and must be a string", {"field": "key"})
-    return key
-
-
 def _ttl(body: dict) -> int | None:
     ttl = body.get("ttl")
     if ttl is not None and (not isinstance(ttl, int) or isinstance(ttl, bool) or ttl < 0):
@@ -41,16 +34,15 @@ def _ttl(body: dict) -> int | None:
 @bp.post("/set")
 def set_memory():
     body = read_json_object()
-    if "data" not in body:
-        raise InvalidField("'data' is required (any JSON value)", {"field": "data"})
     scope, scope_id = write_target(body, request.headers)
-    return get_store().set(scope, scope_id, _key(body), body["data"], ttl=_ttl(body))
+    return get_store().set(scope, scope_id, body_key(body), body_data(body),
+                           ttl=_ttl(body))
 
 
 @bp.post("/get")
 def get_memory():
     body = read_json_object()
-    key = _key(body)
+    key = body_key(body)
     named = explicit_scope(body, request.headers)
     store = get_store()
     found = store.get(*named, key) if named else store.resolve(scope_ids(request.headers), key)
@@ -62,7 +54,7 @@ def get_memory():
 @bp.post("/exists")
 def memory_exists():
     body = read_json_object()
-    key = _key(body)
+    key = body_key(body)
     named = explicit_scope(body, request.headers)
     store = get_store()
     exists = (store.exists(*named, key) if named
@@ -73,7 +65,7 @@ def memory_exists():
 @bp.post("/delete")
 def delete_memory():
     body = read_json_object()
-    get_store().delete(*write_target(body, request.headers), _key(body))
+    get_store().delete(*write_target(body, request.headers), body_key(body))
     return "", 204
 
 
@@ -91,17 +83,15 @@ def increment_memory():
     if not isinstance(amount, (int, float)) or isinstance(amount, bool):
         raise InvalidField("'amount' must be a number", {"field": "amount"})
     scope, scope_id = write_target(body, request.headers)
-    return get_store().increment(scope, scope_id, _key(body), amount, ttl=_ttl(body))
+    return get_store().increment(scope, scope_id, body_key(body), amount, ttl=_ttl(body))
 
 
 @bp.post("/compare-and-set")
 def compare_and_set_memory():
     body = read_json_object()
-    if "data" not in body:
-        raise InvalidField("'data' is required (any JSON value)", {"field": "data"})
     scope, scope_id = write_target(body, request.headers)
-    return get_store().compare_and_set(scope, scope_id, _key(body), body.get("expected"),
-                                       body["data"], ttl=_ttl(body))
+    return get_store().compare_and_set(scope, scope_id, body_key(body),
+                                       body.get("expected"), body_data(body), ttl=_ttl(body))
 
 
 def _event_filters() -> dict:

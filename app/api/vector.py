@@ -5,16 +5,9 @@ from flask import Blueprint, request
 from app import vectors
 from app.errors import InvalidField
 from app.jsonio import read_json_object
-from app.memory_scope import write_target
+from app.memory_scope import body_key, write_target
 
 bp = Blueprint("vector_memory", __name__, url_prefix="/api/v1/memory/vector")
-
-
-def _key(body: dict) -> str:
-    key = body.get("key")
-    if not isinstance(key, str):
-        raise InvalidField("'key' is required and must be a string", {"field": "key"})
-    return key
 
 
 def _dict(body: dict, field: str) -> dict:
@@ -29,7 +22,7 @@ def set_vector():
     body = read_json_object()
     scope, scope_id = write_target(body, request.headers)
     embedding = vectors.check_embedding(body.get("embedding"), "embedding")
-    return vectors.set_vector(scope.value, scope_id, _key(body), embedding,
+    return vectors.set_vector(scope.value, scope_id, body_key(body), embedding,
                               _dict(body, "metadata"))
 
 
@@ -49,5 +42,5 @@ def search_vectors():
 def delete_vector():
     body = read_json_object()
     scope, scope_id = write_target(body, request.headers)
-    vectors.delete_vector(scope.value, scope_id, _key(body))
+    vectors.delete_vector(scope.value, scope_id, body_key(body))
     return "", 204
