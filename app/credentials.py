@@ -112,16 +112,23 @@ def _insert_statement(conn):
     return _INSERTS[conn.dialect.name]
 
 
-def issue_missing(limit: int = 500, older_than_seconds: float = 5.0) -> int:
-    """Issue credentials for terminal executions that have none; return how many."""
+def issue_missing(limit: int = 500, older_than_seconds: float = 5.0,
+                  window_hours: float = 24.0) -> int:
+    """Issue credentials for terminal executions that have none; return how many.
+
+    Only executions created in the last ``window_hours`` are looked at (the
+    ``created_at`` index keeps this sweep from scanning the whole table every 30 s).
+    """
     if not get_config().credentials_enabled:
         return 0
-    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    now = utcnow()
+    cutoff = now - timedelta(seconds=older_than_seconds)
     query = (
         select(executions.c.execution_id)
         .select_from(executions.outerjoin(
             credentials, credentials.c.execution_id == executions.c.execution_id))
         .where(credentials.c.execution_id.is_(None),
+               executions.c.created_at > now - timedelta(hours=window_hours),
                executions.c.status.in_(sorted(TERMINAL)),
                executions.c.completed_at < cutoff)
         .limit(limit)
