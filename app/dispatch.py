@@ -16,6 +16,9 @@ from app.models.types import utcnow
 from app.registry import queue_limit, resolve_function
 from app.schemas import validate_input
 from app.status import FAILED, QUEUED, RUNNING, TERMINAL
+from app.webhooks import store as webhook_store
+from app.webhooks.trigger import enqueue_delivery
+from app.webhooks.validation import InvalidWebhook, parse_webhook
 from tasks.publish import publish_task
 from tasks.routing import queue_for
 
@@ -51,16 +54,41 @@ def submit_execution(target: str, body: dict, headers, mode: str) -> dict:
     if not inline:
         _admit(node_id)
     row = _new_row(node_id, function, kind, data, body, headers, "inline" if inline else mode)
+    webhook, webhook_error = _webhook_request(body)
+    if webhook is not None:
+        # Stored first: a finished execution must find its webhook. An orphan left by
+        # a crash in between is never read (deliveries join on the execution).
+        webhook_store.register(row["execution_id"], webhook)
+        row["has_webhook"] = True
     if key is None:
         records.insert_execution(row)
     else:
         row.update(idempotency_key=key, request_fingerprint=fingerprint(target, body))
         original = insert_or_replay(row)
         if original is not None:
+            if webhook is not None:
+                webhook_store.discard(row["execution_id"])
             return {**original, "replayed": True}
     if not inline:
         _enqueue(row)
+    if webhook_error:
+        row["webhook_error"] = webhook_error
     return row
+
+
+def _webhook_request(body: dict):
+    """Return (webhook, None), (None, why it was refused) or (None, None) without one.
+
+    An unacceptable webhook does not fail the request (AgentField's behaviour): the
+    execution runs and the answer says ``webhook_registered: false`` and why.
+    """
+    raw = body.get("webhook")
+    if raw is None or body.get("dispatch") == "inline":
+        return None, None
+    try:
+        return parse_webhook(raw, get_config().webhook_allow_private), None
+    except InvalidWebhook as exc:
+        return None, str(exc)
 
 
 def _admit(node_id: str) -> None:
@@ -97,7 +125,7 @@ def _new_row(node_id, function, kind, data, body, headers, mode) -> dict:
         "updated_at": now,
         "result_payload": None, "error_message": None, "error_type": None,
         "completed_at": None, "duration_ms": None,
-        "idempotency_key": None, "request_fingerprint": None,
+        "idempotency_key": None, "request_fingerprint": None, "has_webhook": False,
     }
 
 
@@ -138,14 +166,19 @@ def done_key(execution_id: str) -> str:
 
 
 def signal_completion(row: dict) -> None:
-    """Wake a sync waiter: a list it BLPOPs survives a waiter that arrives late."""
+    """Announce an end: wake a sync waiter, and start the webhook's delivery if it has one.
+
+    The waiter BLPOPs a list, which survives a waiter that arrives late. A lost webhook
+    task is not lost work: the webhook sweep finds the delivery still pending.
+    """
     config = get_config()
-    payload = orjson.dumps(records.sync_view(row))
     pipe = get_redis().pipeline(transaction=False)
     if row.get("mode") == "sync":
         key = done_key(row["execution_id"])
-        pipe.lpush(key, payload)
+        pipe.lpush(key, orjson.dumps(records.sync_view(row)))
         pipe.expire(key, int(config.sync_timeout) + config.result_signal_ttl)
+    if row.get("has_webhook"):
+        enqueue_delivery(pipe, row["execution_id"])
     if len(pipe):
         pipe.execute()
 

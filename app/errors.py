@@ -48,6 +48,12 @@ class InvalidField(BadRequest):
     code = "invalid_field"
 
 
+class WebhookNotRegistered(BadRequest):
+    """Raised when a webhook action names an execution that has no webhook."""
+
+    code = "webhook_not_registered"
+
+
 class NotFound(ControlPlaneError):
     """Raised when a resource does not exist."""
 
@@ -71,6 +77,25 @@ class ExecutionNotFound(NotFound):
     """Raised when no execution has the id."""
 
     code = "execution_not_found"
+
+
+class Conflict(ControlPlaneError):
+    """Raised when the resource is not in a state that allows the action."""
+
+    code = "conflict"
+    status = 409
+
+
+class ExecutionNotFinished(Conflict):
+    """Raised when an action needs a finished execution and it is still going."""
+
+    code = "execution_not_finished"
+
+
+class WebhookDeliveryInProgress(Conflict):
+    """Raised when a redelivery is asked for while an attempt is under way."""
+
+    code = "webhook_delivery_in_progress"
 
 
 class InputValidationFailed(ControlPlaneError):

@@ -39,7 +39,8 @@ _FINISH = (
                _c.error_message, _c.error_type, _c.duration_ms, _c.created_at,
                _c.started_at, _c.completed_at,
                # what the execution's credential needs, so issuing it reads nothing
-               _c.input_payload, _c.parent_execution_id, _c.agent_node_id, _c.reasoner_id)
+               _c.input_payload, _c.parent_execution_id, _c.agent_node_id, _c.reasoner_id,
+               _c.has_webhook)
 )
 
 
@@ -161,7 +162,7 @@ def status_view(row: dict) -> dict:
         "started_at": isoformat(row["started_at"]),
         "completed_at": isoformat(row["completed_at"]),
         "duration_ms": row["duration_ms"],
-        "webhook_registered": False,
+        "webhook_registered": bool(row.get("has_webhook")),
     }
 
 
@@ -178,6 +179,8 @@ def sync_view(row: dict) -> dict:
     if row["error_message"] is not None:
         body["error_message"] = row["error_message"]
         body["error_type"] = row["error_type"]
+    if row.get("has_webhook"):
+        body["webhook_registered"] = True
     return body
 
 
@@ -193,5 +196,6 @@ def accepted_view(row: dict) -> dict:
         "type": row["type"],
         "created_at": created,
         "enqueued_at": created,
-        "webhook_registered": False,
+        "webhook_registered": bool(row.get("has_webhook")),
+        **({"webhook_error": row["webhook_error"]} if row.get("webhook_error") else {}),
     }

@@ -33,6 +33,13 @@ class Config:
     credentials_enabled: bool = True
     idempotency_ttl: int = 86_400
     max_queued: int = 0
+    max_running: int = 0
+    webhook_timeout: float = 10.0
+    webhook_max_attempts: int = 5
+    webhook_retry_base: float = 5.0
+    webhook_retry_cap: float = 300.0
+    webhook_sweep_seconds: float = 10.0
+    webhook_allow_private: bool = False
     flower_basic_auth: str | None = None
     log_level: str = "INFO"
     extra: dict = field(default_factory=dict)
@@ -76,6 +83,13 @@ class Config:
             credentials_enabled=reader.bool("AGENTFIELD_CREDENTIALS", True),
             idempotency_ttl=reader.int("AGENTFIELD_IDEMPOTENCY_TTL", 86_400),
             max_queued=reader.int("AGENTFIELD_MAX_QUEUED", 0),
+            max_running=reader.int("AGENTFIELD_MAX_RUNNING", 0),
+            webhook_timeout=reader.float("AGENTFIELD_WEBHOOK_TIMEOUT", 10.0),
+            webhook_max_attempts=reader.int("AGENTFIELD_WEBHOOK_MAX_ATTEMPTS", 5),
+            webhook_retry_base=reader.float("AGENTFIELD_WEBHOOK_RETRY_BASE", 5.0),
+            webhook_retry_cap=reader.float("AGENTFIELD_WEBHOOK_RETRY_CAP", 300.0),
+            webhook_sweep_seconds=reader.float("AGENTFIELD_WEBHOOK_SWEEP_SECONDS", 10.0),
+            webhook_allow_private=reader.bool("AGENTFIELD_WEBHOOK_ALLOW_PRIVATE", False),
             flower_basic_auth=env.get("FLOWER_BASIC_AUTH") or None,
             log_level=env.get("AGENTFIELD_LOG_LEVEL", "INFO").upper(),
         )

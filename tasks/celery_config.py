@@ -43,6 +43,12 @@ def celery_settings(config: Config) -> dict:
                 "schedule": 30.0,
                 "options": {"queue": CONTROL_QUEUE, "expires": 60},
             },
+            "sweep-webhooks": {
+                "task": "tasks.sweep_webhooks",
+                "schedule": config.webhook_sweep_seconds,
+                "kwargs": {"slack_seconds": config.webhook_sweep_seconds},
+                "options": {"queue": CONTROL_QUEUE, "expires": 60},
+            },
             "issue-missing-credentials": {
                 "task": "tasks.issue_missing_credentials",
                 "schedule": 30.0,

@@ -2,6 +2,8 @@
 
 from celery import shared_task
 
+from tasks.routing import CONTROL_QUEUE, DELIVER_WEBHOOK_TASK
+
 
 @shared_task(name="tasks.sweep_node_health", ignore_result=True)
 def sweep_node_health_task() -> list[str]:
@@ -34,3 +36,32 @@ def recover_stuck_executions_task() -> dict:
 
     with celery_app.flask_app.app_context():
         return {"resent": reconcile_queued(), **reap_expired_leases()}
+
+
+@shared_task(name=DELIVER_WEBHOOK_TASK, bind=True, ignore_result=True, acks_late=True)
+def deliver_webhook_task(self, execution_id: str) -> str:
+    """Make one delivery attempt; on failure schedule the next with a countdown.
+
+    The database row holds the schedule: a countdown lost with a dying worker is found
+    by the sweep (below and at worker start), and the claim stops a double delivery.
+    """
+    from celery import current_app as celery_app
+
+    from app.webhooks.delivery import deliver
+
+    with celery_app.flask_app.app_context():
+        state, delay = deliver(execution_id)
+    if delay is not None:
+        self.apply_async(args=[execution_id], countdown=delay, queue=CONTROL_QUEUE)
+    return state
+
+
+@shared_task(name="tasks.sweep_webhooks", ignore_result=True)
+def sweep_webhooks_task(slack_seconds: float = 10.0) -> list[str]:
+    """Re-send the task of deliveries that are overdue (their task was lost)."""
+    from celery import current_app as celery_app
+
+    from app.webhooks.delivery import sweep
+
+    with celery_app.flask_app.app_context():
+        return sweep(slack_seconds)

@@ -19,7 +19,7 @@ _EMBED = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
 _ORIGIN = f"control-plane@{socket.gethostname()}"
 
 
-def task_envelope(queue: str, task_id: str, kwargs: dict) -> bytes:
+def task_envelope(queue: str, task_id: str, kwargs: dict, task: str = EXECUTE_TASK) -> bytes:
     """Return the JSON envelope kombu's Redis transport stores for a task message."""
     body = orjson.dumps([[], kwargs, _EMBED])
     envelope = {
@@ -27,10 +27,10 @@ def task_envelope(queue: str, task_id: str, kwargs: dict) -> bytes:
         "content-encoding": "utf-8",
         "content-type": "application/json",
         "headers": {
-            "lang": "py", "task": EXECUTE_TASK, "id": task_id, "shadow": None,
+            "lang": "py", "task": task, "id": task_id, "shadow": None,
             "eta": None, "expires": None, "group": None, "group_index": None,
             "retries": 0, "timelimit": [None, None], "root_id": task_id,
-            "parent_id": None, "argsrepr": "()", "kwargsrepr": "{'message': ...}",
+            "parent_id": None, "argsrepr": "()", "kwargsrepr": "{...}",
             "origin": _ORIGIN, "ignore_result": True,
         },
         "properties": {

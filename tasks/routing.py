@@ -5,6 +5,8 @@ import re
 CONTROL_QUEUE = "control"
 # The task an agent worker runs for every execution; agent_sdk registers the same name.
 EXECUTE_TASK = "agentfield.execute"
+# Run by the control worker when an execution with a webhook ends.
+DELIVER_WEBHOOK_TASK = "agentfield.deliver_webhook"
 _NODE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,127}$")
 
 

@@ -1,5 +1,7 @@
 """The Celery app the control plane's worker, beat and Flower run (``-A tasks.worker``)."""
 
+import logging
+
 from celery import signals
 
 from app import create_app
@@ -15,3 +17,15 @@ def _consume_reports(sender=None, **_):
     from app.report_stream import start_report_consumer
 
     start_report_consumer(flask_app)
+
+
+@signals.worker_ready.connect
+def _resume_webhooks(sender=None, **_):
+    # Tasks a killed worker held (countdowns included) are gone; the rows are not.
+    from app.webhooks.delivery import sweep
+
+    with flask_app.app_context():
+        try:
+            sweep(None)
+        except Exception:  # the beat sweep tries again; never stop the worker starting
+            logging.getLogger(__name__).exception("webhook sweep at start-up failed")

@@ -79,6 +79,12 @@ class Stack:
             "AGENTFIELD_NODE_CACHE_SECONDS": "0.5",
             "AGENTFIELD_REPORT_CLAIM_IDLE_MS": "1000",
             "AGENTFIELD_IDEMPOTENCY_TTL": "4",
+            # Webhook receivers in the tests listen on loopback; retries are quick.
+            "AGENTFIELD_WEBHOOK_ALLOW_PRIVATE": "1",
+            "AGENTFIELD_WEBHOOK_RETRY_BASE": "0.2",
+            "AGENTFIELD_WEBHOOK_RETRY_CAP": "1",
+            "AGENTFIELD_WEBHOOK_MAX_ATTEMPTS": "4",
+            "AGENTFIELD_WEBHOOK_TIMEOUT": "3",
             "TEST_COUNTER_REDIS_URL": REDIS_URL,
             "WEB_CONCURRENCY": "2",
         }
@@ -90,6 +96,13 @@ class Stack:
                                    start_new_session=True)
         self.processes[name] = process
         return process
+
+    def start_control_worker(self) -> subprocess.Popen:
+        """The control queue's worker (webhook deliveries, sweeps), as the Procfile runs it."""
+        return self.start("control", [sys.executable, "-m", "celery", "-A", "tasks.worker:celery",
+                                      "worker", "-Q", "control", "-P", "threads", "-c", "4",
+                                      "--without-gossip", "--without-mingle", "-n",
+                                      f"control-{time.monotonic_ns()}@test", "-l", "info"])
 
     def start_agent(self, name: str, script: str, **env) -> subprocess.Popen:
         return self.start(name, [sys.executable, script], **env)
@@ -166,6 +179,7 @@ def stack(tmp_path_factory, redis_client):
                         "app:create_app()"])
     stack.wait_until(lambda: requests.get(stack.url + "/api/v1/health", timeout=2).ok,
                      what="the control plane")
+    stack.start_control_worker()
     for name, (script, env) in AGENTS.items():
         stack.start_agent(name, script, **env)
     for node in ("sentiment-agent", "support-agent", "echo-agent", "relay-agent"):

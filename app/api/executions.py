@@ -8,6 +8,8 @@ from app.errors import InvalidField
 from app.jsonio import read_json_object
 from app.reports import apply_status_report
 from app.status import STATUSES, normalise_status
+from app.webhooks import store as webhook_store
+from app.webhooks.delivery import request_redelivery
 
 bp = Blueprint("executions", __name__, url_prefix="/api/v1/executions")
 
@@ -17,7 +19,19 @@ _MAX_BATCH = 500
 
 @bp.get("/<execution_id>")
 def get_execution(execution_id: str):
-    return records.status_view(records.fetch_execution(execution_id))
+    row = records.fetch_execution(execution_id)
+    body = records.status_view(row)
+    if row["has_webhook"]:
+        body["webhook"], body["webhook_events"] = webhook_store.view(execution_id)
+    return body
+
+
+@bp.post("/<execution_id>/webhook/retry")
+@bp.post("/<execution_id>/webhook/redeliver")
+def redeliver_webhook(execution_id: str):
+    row = request_redelivery(execution_id)
+    return {"status": "queued", "execution_id": execution_id,
+            "delivery_id": row["delivery_id"]}, 202
 
 
 @bp.get("")

@@ -41,6 +41,9 @@ class Execution(db.Model):
     request_fingerprint: Mapped[str | None] = mapped_column(sa.String(64))
     # The failed tries a worker retried within one run (per the function's policy).
     attempt_log = mapped_column(JSONType, nullable=True)
+    # True when an execution_webhooks row announces its end (saves a lookup per finish).
+    has_webhook: Mapped[bool] = mapped_column(sa.Boolean, default=False,
+                                              server_default=sa.false())
     created_at = mapped_column(sa.DateTime(timezone=True), default=utcnow, index=True)
     started_at = mapped_column(sa.DateTime(timezone=True), nullable=True)
     completed_at = mapped_column(sa.DateTime(timezone=True), nullable=True)

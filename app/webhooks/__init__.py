@@ -1,0 +1,1 @@
+"""Signed completion webhooks for executions: validation, storage, delivery, retries."""

@@ -1,0 +1,165 @@
+"""Deliver one webhook attempt, then schedule the next one or settle the outcome."""
+
+import logging
+import random
+import time
+from datetime import timedelta
+
+import orjson
+import requests
+
+from app import records
+from app.errors import ExecutionNotFinished, WebhookDeliveryInProgress, WebhookNotRegistered
+from app.extensions import get_config, get_redis
+from app.models.types import as_utc, isoformat, utcnow
+from app.status import SUCCEEDED, TERMINAL
+from app.webhooks import store
+from app.webhooks.signing import signature_headers
+from app.webhooks.trigger import enqueue_delivery
+from app.webhooks.validation import UnsafeDestination, check_destination
+
+log = logging.getLogger(__name__)
+
+EVENTS = {"succeeded": "execution.completed", "failed": "execution.failed",
+          "cancelled": "execution.cancelled", "timeout": "execution.timeout"}
+USER_AGENT = "AgentField-Webhook/1.0"
+_READ_LIMIT = 16 * 1024
+_session = requests.Session()
+
+
+def build_payload(row: dict) -> bytes:
+    """The body announcing an execution's end (AgentField's fields, in its order)."""
+    payload = {
+        "event": EVENTS.get(row["status"], "execution.failed"),
+        "execution_id": row["execution_id"],
+        "workflow_id": row["run_id"],
+        "status": row["status"],
+        "target": f"{row['agent_node_id']}.{row['reasoner_id']}",
+        "type": row["type"],
+    }
+    if row["duration_ms"] is not None:
+        payload["duration_ms"] = row["duration_ms"]
+    if row["status"] == SUCCEEDED:
+        if row["result_payload"] is not None:
+            payload["result"] = row["result_payload"]
+    elif row["error_message"] is not None:
+        payload["error_message"] = row["error_message"]
+    payload["timestamp"] = isoformat(row["completed_at"] or utcnow())
+    return orjson.dumps(payload)
+
+
+def retry_delay(attempts_made: int, base: float, cap: float) -> float:
+    """Exponential backoff (base, 2·base, 4·base … up to cap) with ±20 % jitter."""
+    delay = min(cap, base * (2 ** max(0, attempts_made - 1)))
+    return delay * random.uniform(0.8, 1.2)
+
+
+def deliver(execution_id: str) -> tuple[str, float | None]:
+    """Make one attempt if the delivery is due; return (state, seconds to the next try).
+
+    The state is "skipped" when another worker holds the delivery or it is not due.
+    """
+    config = get_config()
+    row = store.claim(execution_id, lease_seconds=config.webhook_timeout + 30)
+    if row is None:
+        return _not_claimed(execution_id)
+    if row["payload"] is None:
+        row["payload"] = build_payload(records.fetch_execution(execution_id)).decode()
+        store.fix_payload(execution_id, row["payload"])
+    attempt = _attempt(row, config)
+    made = row["attempt_count"] + 1
+    delay = None
+    if not attempt["delivered"] and made < config.webhook_max_attempts:
+        delay = retry_delay(made, config.webhook_retry_base, config.webhook_retry_cap)
+    next_at = utcnow() + timedelta(seconds=delay) if delay is not None else None
+    state = store.record_attempt(row, attempt, next_at)
+    if state == store.FAILED:
+        log.warning("webhook for %s failed after %d attempts: %s", execution_id, made,
+                    attempt.get("error_message"))
+    return state, delay
+
+
+def _not_claimed(execution_id: str) -> tuple[str, float | None]:
+    """A task that came early (a sweep at start-up) waits for the due time; others stop."""
+    row = store.fetch(execution_id)
+    if row is None or row["state"] != store.PENDING or row["next_attempt_at"] is None:
+        return "skipped", None
+    wait = (as_utc(row["next_attempt_at"]) - utcnow()).total_seconds()
+    return ("not_due", wait) if wait > 0 else ("skipped", None)
+
+
+def _attempt(row: dict, config) -> dict:
+    body = row["payload"].encode()
+    event = orjson.loads(body)["event"]
+    headers = {**(row["headers"] or {}),
+               "Content-Type": "application/json", "User-Agent": USER_AGENT,
+               "X-AgentField-Event": event, "X-AgentField-Delivery": row["delivery_id"],
+               "X-AgentField-Attempt": str(row["attempt_count"] + 1),
+               **signature_headers(store.open_secret(row), int(time.time()), body)}
+    outcome = {"event_type": event, "http_status": None, "error_message": None,
+               "response_body": None, "delivered": False}
+    started = time.monotonic()
+    try:
+        if not config.webhook_allow_private:
+            check_destination(row["url"])
+        with _session.post(row["url"], data=body, headers=headers, stream=True,
+                           timeout=config.webhook_timeout, allow_redirects=False) as response:
+            excerpt = response.raw.read(_READ_LIMIT, decode_content=True) or b""
+            outcome["http_status"] = response.status_code
+            outcome["response_body"] = excerpt.decode("utf-8", "replace")
+            if 200 <= response.status_code < 300:
+                outcome["delivered"] = True
+            else:
+                outcome["error_message"] = f"receiver answered HTTP {response.status_code}"
+    except UnsafeDestination as exc:
+        outcome["error_message"] = str(exc)
+    except requests.RequestException as exc:
+        outcome["error_message"] = f"{type(exc).__name__}: {exc}"[:500]
+    outcome["duration_ms"] = int((time.monotonic() - started) * 1000)
+    return outcome
+
+
+def request_redelivery(execution_id: str) -> dict:
+    """Make a finished execution's webhook due again (a fresh retry budget); return it.
+
+    Raises:
+        ExecutionNotFound, WebhookNotRegistered, ExecutionNotFinished,
+        WebhookDeliveryInProgress.
+    """
+    execution = records.fetch_execution(execution_id)
+    if not execution["has_webhook"]:
+        raise WebhookNotRegistered(f"execution '{execution_id}' has no webhook",
+                                   {"execution_id": execution_id})
+    if execution["status"] not in TERMINAL:
+        raise ExecutionNotFinished(
+            f"execution '{execution_id}' is still {execution['status']}; its webhook is "
+            "sent when it ends", {"execution_id": execution_id, "status": execution["status"]})
+    row = store.reset_for_redelivery(execution_id)
+    if row is None:
+        raise WebhookDeliveryInProgress(
+            f"the webhook of '{execution_id}' is being delivered right now; try again "
+            "after this attempt", {"execution_id": execution_id})
+    enqueue_delivery(get_redis(), execution_id)
+    log.info("webhook of %s queued for redelivery", execution_id)
+    return row
+
+
+def sweep(slack_seconds: float | None) -> list[str]:
+    """Send a new task for every delivery whose task seems lost; return their ids.
+
+    Periodically: those overdue by ``slack_seconds``. At a worker's start (``None``):
+    every pending one, since the tasks a killed worker held are gone; one that is not
+    due yet waits for its time in a countdown.
+    """
+    if slack_seconds is None:
+        due_before = utcnow() + timedelta(days=365)
+    else:
+        due_before = utcnow() - timedelta(seconds=slack_seconds)
+    ids = store.stalled(due_before)
+    if ids:
+        pipe = get_redis().pipeline(transaction=False)
+        for execution_id in ids:
+            enqueue_delivery(pipe, execution_id)
+        pipe.execute()
+        log.warning("re-sent %d webhook deliveries whose task was lost", len(ids))
+    return ids

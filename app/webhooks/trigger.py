@@ -1,0 +1,16 @@
+"""Put a delivery task on the control queue (one LPUSH, no Celery producer needed)."""
+
+import uuid
+
+from tasks.publish import task_envelope
+from tasks.routing import CONTROL_QUEUE, DELIVER_WEBHOOK_TASK
+
+
+def delivery_message(execution_id: str) -> bytes:
+    return task_envelope(CONTROL_QUEUE, str(uuid.uuid4()), {"execution_id": execution_id},
+                         task=DELIVER_WEBHOOK_TASK)
+
+
+def enqueue_delivery(client, execution_id: str) -> None:
+    """LPUSH a delivery task; ``client`` may be a Redis client or a pipeline."""
+    client.lpush(CONTROL_QUEUE, delivery_message(execution_id))

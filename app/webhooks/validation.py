@@ -1,0 +1,130 @@
+"""Check a webhook request and the address it points at before anything is sent there."""
+
+import ipaddress
+import re
+import socket
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+MAX_URL_LENGTH = 2048
+MAX_HEADERS = 20
+MAX_HEADER_LENGTH = 512
+MAX_SECRET_LENGTH = 4096
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+# Headers the control plane sets itself, or that would break the request if overridden.
+_RESERVED = {"host", "content-length", "content-type", "transfer-encoding", "connection",
+             "user-agent"}
+
+
+class InvalidWebhook(ValueError):
+    """Raised when a webhook request cannot be registered; the message says why."""
+
+
+class UnsafeDestination(ValueError):
+    """Raised when a webhook URL resolves to an address we refuse to call."""
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    url: str
+    secret: str | None
+    headers: dict[str, str]
+
+
+def parse_webhook(raw, allow_private: bool) -> WebhookRequest:
+    """Turn the body's ``webhook`` object into a WebhookRequest.
+
+    Raises:
+        InvalidWebhook: the object, its URL, secret or headers are not acceptable.
+    """
+    if not isinstance(raw, dict):
+        raise InvalidWebhook("'webhook' must be an object with a 'url'")
+    url = _parse_url(raw.get("url"))
+    secret = raw.get("secret")
+    if secret is not None and not isinstance(secret, str):
+        raise InvalidWebhook("webhook secret must be a string")
+    if secret is not None and len(secret) > MAX_SECRET_LENGTH:
+        raise InvalidWebhook(f"webhook secret is longer than {MAX_SECRET_LENGTH} characters")
+    headers = _parse_headers(raw.get("headers"))
+    if not allow_private:
+        try:
+            check_destination(url)
+        except UnsafeDestination as exc:
+            raise InvalidWebhook(str(exc)) from None
+    return WebhookRequest(url=url, secret=secret or None, headers=headers)
+
+
+def _parse_url(url) -> str:
+    if not isinstance(url, str) or not url.strip():
+        raise InvalidWebhook("webhook url is required")
+    url = url.strip()
+    if len(url) > MAX_URL_LENGTH:
+        raise InvalidWebhook(f"webhook url is longer than {MAX_URL_LENGTH} characters")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as exc:
+        raise InvalidWebhook(f"webhook url is not valid: {exc}") from None
+    if parts.scheme not in ("http", "https"):
+        raise InvalidWebhook("webhook url must use http or https")
+    if not parts.hostname:
+        raise InvalidWebhook("webhook url must include a host")
+    if parts.username is not None or parts.password is not None:
+        raise InvalidWebhook("webhook url must not contain credentials; use headers or a secret")
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, ""))
+
+
+def _parse_headers(raw) -> dict[str, str]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise InvalidWebhook("webhook headers must be an object of strings")
+    if len(raw) > MAX_HEADERS:
+        raise InvalidWebhook(f"webhook has more than {MAX_HEADERS} headers")
+    headers = {}
+    for name, value in raw.items():
+        if not isinstance(value, str):
+            raise InvalidWebhook(f"webhook header {name!r} must have a string value")
+        if len(name) > MAX_HEADER_LENGTH or len(value) > MAX_HEADER_LENGTH:
+            raise InvalidWebhook(f"webhook header {name[:40]!r} is longer than "
+                                 f"{MAX_HEADER_LENGTH} characters")
+        if not _TOKEN.match(name):
+            raise InvalidWebhook(f"webhook header name {name[:40]!r} is not a valid token")
+        if "\r" in value or "\n" in value:
+            raise InvalidWebhook(f"webhook header {name!r} must not contain line breaks")
+        lowered = name.lower()
+        if lowered in _RESERVED or lowered.startswith("x-agentfield-"):
+            raise InvalidWebhook(f"webhook header {name!r} is set by the control plane")
+        headers[name] = value
+    return headers
+
+
+def check_destination(url: str) -> None:
+    """Refuse a URL whose host is, or resolves to, a non-public address.
+
+    Called at registration and again before every attempt, since DNS can change.
+
+    Raises:
+        UnsafeDestination: an address is loopback, private, link-local, reserved or
+            multicast, or the host does not resolve.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise UnsafeDestination(f"webhook host {host!r} does not resolve: {exc}") from None
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        if _is_blocked(address):
+            raise UnsafeDestination(
+                f"webhook host {host!r} resolves to {address}, which is not a public "
+                "address (set AGENTFIELD_WEBHOOK_ALLOW_PRIVATE=1 to allow it)")
+
+
+def _is_blocked(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    mapped = getattr(address, "ipv4_mapped", None)
+    if mapped is not None:
+        address = mapped
+    return not address.is_global or address.is_multicast
