@@ -53,7 +53,8 @@ class Agent(CallMixin):
                  version: str = "1.0.0", broker_url: str | None = None, *,
                  concurrency: int | None = None, api_key: str | None = None,
                  namespace: str | None = None, heartbeat_interval: float | None = None,
-                 call_timeout: float | None = None, max_run_seconds: int | None = None):
+                 call_timeout: float | None = None, max_run_seconds: int | None = None,
+                 limits: dict | None = None):
         env = os.environ
         self.node_id = node_id
         self.version = version
@@ -68,6 +69,9 @@ class Agent(CallMixin):
         self.max_run_seconds = max_run_seconds or int(
             env.get("AGENTFIELD_MAX_RUN_SECONDS", "3600"))
         self.instance_id = uuid.uuid4().hex
+        # Per-node limits the control plane enforces (max_queued, max_running,
+        # circuit_failure_rate, circuit_min_calls, circuit_cooldown_seconds).
+        self.limits = dict(limits or {})
         self.client = ControlPlaneClient(self.server, api_key or env.get("AGENTFIELD_API_KEY"))
         self.registry = Registry()
         self.memory = MemoryClient(self)
@@ -143,6 +147,7 @@ class Agent(CallMixin):
             "communication_config": {"protocols": ["celery"],
                                      "heartbeat_interval": f"{self.heartbeat_interval or 5}s"},
             "metadata": {"deployment": {"platform": "python", "queue": f"agent.{self.node_id}"}},
+            **({"limits": self.limits} if self.limits else {}),
         }
 
     def register(self, wait: float = 60.0) -> dict:

@@ -6,14 +6,14 @@ import time
 import orjson
 import redis
 
-from app import records
+from app import circuits, records
 from app.credentials import issue_safely
-from app.errors import EnqueueFailed, InvalidInput, InvalidTarget, QueueFull
+from app.errors import AgentBusy, EnqueueFailed, InvalidInput, InvalidTarget, QueueFull
 from app.extensions import get_blocking_redis, get_config, get_redis
 from app.idempotency import fingerprint, insert_or_replay, read_key
 from app.ids import new_id
 from app.models.types import utcnow
-from app.registry import queue_limit, resolve_function
+from app.registry import queue_limit, resolve_function, running_limit
 from app.schemas import validate_input
 from app.status import FAILED, QUEUED, RUNNING, TERMINAL
 from app.webhooks import store as webhook_store
@@ -52,7 +52,7 @@ def submit_execution(target: str, body: dict, headers, mode: str) -> dict:
     key = read_key(headers)
     inline = body.get("dispatch") == "inline"
     if not inline:
-        _admit(node_id)
+        _admit(node_id, _queue_anyway(body, headers))
     row = _new_row(node_id, function, kind, data, body, headers, "inline" if inline else mode)
     webhook, webhook_error = _webhook_request(body)
     if webhook is not None:
@@ -91,15 +91,29 @@ def _webhook_request(body: dict):
         return None, str(exc)
 
 
-def _admit(node_id: str) -> None:
-    """Refuse (429, writing nothing) when the agent's queue is at its limit."""
+def _queue_anyway(body: dict, headers) -> bool:
+    """The caller accepts waiting for an unavailable agent (async work that can wait)."""
+    flag = headers.get("X-Queue-If-Unavailable") or body.get("queue_if_unavailable")
+    return str(flag).lower() in ("1", "true", "yes")
+
+
+def _admit(node_id: str, queue_anyway: bool) -> None:
+    """Refuse, writing nothing: 503 while the node's circuit is open, 429 over a limit."""
+    circuits.admit(node_id, queue_anyway)
     limit = queue_limit(node_id)
-    if not limit:
-        return
-    queued = get_redis().llen(queue_for(node_id))
-    if queued >= limit:
-        raise QueueFull(f"agent '{node_id}' has {queued} executions waiting (limit {limit}); "
-                        "retry later", {"node_id": node_id, "queued": queued, "limit": limit})
+    if limit:
+        queued = get_redis().llen(queue_for(node_id))
+        if queued >= limit:
+            raise QueueFull(f"agent '{node_id}' has {queued} executions waiting (limit "
+                            f"{limit}); retry later",
+                            {"node_id": node_id, "queued": queued, "limit": limit})
+    limit = running_limit(node_id)
+    if limit:
+        running = records.count_running(node_id)
+        if running >= limit:
+            raise AgentBusy(f"agent '{node_id}' is running {running} executions (limit "
+                            f"{limit}); retry later",
+                            {"node_id": node_id, "running": running, "limit": limit})
 
 
 def _new_row(node_id, function, kind, data, body, headers, mode) -> dict:
@@ -179,8 +193,11 @@ def signal_completion(row: dict) -> None:
         pipe.expire(key, int(config.sync_timeout) + config.result_signal_ttl)
     if row.get("has_webhook"):
         enqueue_delivery(pipe, row["execution_id"])
+    counted = circuits.queue_outcome(pipe, row)
     if len(pipe):
-        pipe.execute()
+        results = pipe.execute()
+        if counted:
+            circuits.settle(row, results[-1])
 
 
 def wait_for_completion(execution_id: str, timeout: float) -> dict | None:

@@ -2,6 +2,8 @@
 
 import logging
 
+import redis
+import sqlalchemy.exc
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
@@ -113,6 +115,36 @@ class ServiceUnavailable(ControlPlaneError):
     retry_after = 5
 
 
+class AgentUnavailable(ServiceUnavailable):
+    """Raised when a node's circuit is open: no live worker, or too many failures."""
+
+    code = "agent_unavailable"
+
+    def __init__(self, message: str, details: dict | None = None, retry_after: int = 5):
+        super().__init__(message, details)
+        self.retry_after = retry_after
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """Raised when PostgreSQL cannot be reached; nothing was written."""
+
+    code = "database_unavailable"
+
+
+class BrokerUnavailable(ServiceUnavailable):
+    """Raised when Redis cannot be reached before anything was written."""
+
+    code = "broker_unavailable"
+
+
+class AgentBusy(ControlPlaneError):
+    """Raised when a node already runs as many executions as it may."""
+
+    code = "agent_busy"
+    status = 429
+    retry_after = 1
+
+
 class QueueFull(ControlPlaneError):
     """Raised when an agent's queue already holds as many executions as it may."""
 
@@ -151,6 +183,20 @@ def register_error_handlers(app: Flask) -> None:
         return error_response(error.code, str(error), error.status,
                               getattr(error, "details", None),
                               getattr(error, "retry_after", None))
+
+    @app.errorhandler(sqlalchemy.exc.OperationalError)
+    def handle_database_down(error):
+        log.error("database unavailable: %s", error)
+        return _unavailable(DatabaseUnavailable(f"the database is unavailable: {error.orig}"))
+
+    @app.errorhandler(redis.ConnectionError)
+    @app.errorhandler(redis.TimeoutError)
+    def handle_redis_down(error):
+        log.error("redis unavailable: %s", error)
+        return _unavailable(BrokerUnavailable(f"the broker (Redis) is unavailable: {error}"))
+
+    def _unavailable(error: ServiceUnavailable):
+        return error_response(error.code, str(error), error.status, None, error.retry_after)
 
     @app.errorhandler(HTTPException)
     def handle_http_exception(error: HTTPException):

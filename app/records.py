@@ -103,6 +103,14 @@ def finish_execution(execution_id: str, values: dict, conn=None) -> dict | None:
     return dict(row) if row else None
 
 
+def count_running(node_id: str) -> int:
+    """How many of the node's executions run now (a partial index keeps this small)."""
+    statement = select(func.count()).select_from(executions).where(
+        executions.c.agent_node_id == node_id, executions.c.status == RUNNING)
+    with connection() as conn:
+        return conn.execute(statement).scalar_one()
+
+
 def fetch_execution(execution_id: str, conn=None) -> dict:
     """Return the row as a dict, or raise ExecutionNotFound."""
     with connection(conn) as conn:

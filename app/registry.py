@@ -88,14 +88,37 @@ def _register_once(body: dict) -> AgentNode:
     return node
 
 
+# Our extension of the registration body: ``"limits": {...}``, each optional.
+_LIMITS = {
+    "max_queued": (int, 1, None, "a positive integer"),
+    "max_running": (int, 1, None, "a positive integer"),
+    "circuit_failure_rate": (float, 0.01, 1.0, "a number in (0, 1]"),
+    "circuit_min_calls": (int, 1, None, "a positive integer"),
+    "circuit_cooldown_seconds": (float, 0.1, None, "a positive number of seconds"),
+}
+
+
 def _limits(body: dict) -> dict:
-    """Read the node's own limits (our extension): ``{"max_queued": N}``."""
+    """Read the node's own limits; any left out fall back to the global defaults."""
     limits = body.get("limits") or {}
-    max_queued = limits.get("max_queued") if isinstance(limits, dict) else None
-    if max_queued is not None and (not isinstance(max_queued, int) or max_queued < 1):
-        raise InvalidField("'limits.max_queued' must be a positive integer",
-                           {"field": "limits.max_queued"})
-    return {"max_queued": max_queued} if max_queued else {}
+    if not isinstance(limits, dict):
+        raise InvalidField("'limits' must be an object", {"field": "limits"})
+    unknown = sorted(set(limits) - set(_LIMITS))
+    if unknown:
+        raise InvalidField(f"unknown limits {unknown}", {"field": "limits",
+                                                         "allowed": sorted(_LIMITS)})
+    parsed = {}
+    for name, (kind, low, high, what) in _LIMITS.items():
+        value = limits.get(name)
+        if value is None:
+            continue
+        number_ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if kind is int:
+            number_ok = number_ok and isinstance(value, int)
+        if not number_ok or value < low or (high is not None and value > high):
+            raise InvalidField(f"'limits.{name}' must be {what}", {"field": f"limits.{name}"})
+        parsed[name] = kind(value)
+    return parsed
 
 
 def _functions(body: dict, field: str) -> list[dict]:
@@ -211,7 +234,9 @@ def _reload(node_id: str) -> dict:
         "reasoners": {item["id"]: item for item in row.reasoners or []},
         "skills": {item["id"]: item for item in row.skills or []},
         "validators": {},
-        "max_queued": (row.node_metadata or {}).get("limits", {}).get("max_queued"),
+        "limits": (row.node_metadata or {}).get("limits", {}),
+        "health_status": row.health_status,
+        "last_heartbeat": as_utc(row.last_heartbeat),
     }
     node_cache.put(node_id, view)
     return view
@@ -219,7 +244,29 @@ def _reload(node_id: str) -> dict:
 
 def queue_limit(node_id: str) -> int:
     """The node's queued-depth limit, else the global default (0: none)."""
-    return load_node(node_id)["max_queued"] or get_config().max_queued
+    return load_node(node_id)["limits"].get("max_queued") or get_config().max_queued
+
+
+def running_limit(node_id: str) -> int:
+    """The node's running-concurrency limit, else the global default (0: none)."""
+    return load_node(node_id)["limits"].get("max_running") or get_config().max_running
+
+
+def is_live(node_id: str) -> bool:
+    """Whether a worker of the node heartbeats within its window.
+
+    A cached view that says "dead" is re-read first: a node that has just come back
+    must not be refused for the cache's lifetime.
+    """
+    if _is_live(load_node(node_id)):
+        return True
+    return _is_live(_reload(node_id))
+
+
+def _is_live(view: dict) -> bool:
+    overdue = (utcnow() - view["last_heartbeat"]).total_seconds() > \
+        get_config().node_inactive_after
+    return view["health_status"] == ACTIVE and not overdue
 
 
 def resolve_function(node_id: str, name: str) -> tuple[str, object]:

@@ -34,6 +34,11 @@ class Config:
     idempotency_ttl: int = 86_400
     max_queued: int = 0
     max_running: int = 0
+    circuit_enabled: bool = True
+    circuit_failure_rate: float = 0.5
+    circuit_min_calls: int = 10
+    circuit_window: int = 20
+    circuit_cooldown_seconds: float = 30.0
     webhook_timeout: float = 10.0
     webhook_max_attempts: int = 5
     webhook_retry_base: float = 5.0
@@ -84,6 +89,11 @@ class Config:
             idempotency_ttl=reader.int("AGENTFIELD_IDEMPOTENCY_TTL", 86_400),
             max_queued=reader.int("AGENTFIELD_MAX_QUEUED", 0),
             max_running=reader.int("AGENTFIELD_MAX_RUNNING", 0),
+            circuit_enabled=reader.bool("AGENTFIELD_CIRCUIT_ENABLED", True),
+            circuit_failure_rate=reader.float("AGENTFIELD_CIRCUIT_FAILURE_RATE", 0.5),
+            circuit_min_calls=reader.int("AGENTFIELD_CIRCUIT_MIN_CALLS", 10),
+            circuit_window=reader.int("AGENTFIELD_CIRCUIT_WINDOW", 20),
+            circuit_cooldown_seconds=reader.float("AGENTFIELD_CIRCUIT_COOLDOWN_SECONDS", 30.0),
             webhook_timeout=reader.float("AGENTFIELD_WEBHOOK_TIMEOUT", 10.0),
             webhook_max_attempts=reader.int("AGENTFIELD_WEBHOOK_MAX_ATTEMPTS", 5),
             webhook_retry_base=reader.float("AGENTFIELD_WEBHOOK_RETRY_BASE", 5.0),

@@ -85,6 +85,10 @@ class Stack:
             "AGENTFIELD_WEBHOOK_RETRY_CAP": "1",
             "AGENTFIELD_WEBHOOK_MAX_ATTEMPTS": "4",
             "AGENTFIELD_WEBHOOK_TIMEOUT": "3",
+            # Tests fail executions on purpose; only nodes that ask for a tighter
+            # breaker (limits.circuit_*) trip on failures.
+            "AGENTFIELD_CIRCUIT_FAILURE_RATE": "1.0",
+            "AGENTFIELD_CIRCUIT_MIN_CALLS": "20",
             "TEST_COUNTER_REDIS_URL": REDIS_URL,
             "WEB_CONCURRENCY": "2",
         }

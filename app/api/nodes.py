@@ -2,6 +2,7 @@
 
 from flask import Blueprint, request
 
+from app import circuits
 from app.extensions import db, get_config
 from app.jsonio import read_json_object
 from app.keystore import root_did
@@ -69,4 +70,5 @@ def get_node(node_id: str):
     node = db.session.get(AgentNode, node_id)
     if node is None:
         raise AgentNotFound(f"node '{node_id}' is not registered", {"node_id": node_id})
-    return node_to_dict(node)
+    return {**node_to_dict(node), "limits": (node.node_metadata or {}).get("limits", {}),
+            "circuit": circuits.describe(node_id)}

@@ -16,6 +16,10 @@ class Execution(db.Model):
         sa.Index("uq_executions_idempotency_key", "idempotency_key", unique=True,
                  postgresql_where=sa.text("idempotency_key IS NOT NULL"),
                  sqlite_where=sa.text("idempotency_key IS NOT NULL")),
+        # Only running rows: counting a node's running executions stays cheap.
+        sa.Index("ix_executions_running_by_node", "agent_node_id",
+                 postgresql_where=sa.text("status = 'running'"),
+                 sqlite_where=sa.text("status = 'running'")),
     )
 
     execution_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)

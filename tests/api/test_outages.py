@@ -5,7 +5,7 @@ import pytest
 
 from app import create_app
 from config import Config
-from tests.conftest import DATABASE_URL
+from tests.conftest import DATABASE_URL, REDIS_URL, count_executions
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 
@@ -14,6 +14,35 @@ DEAD_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 def broker_down_client(stack):
     app = create_app(Config.from_env({"DATABASE_URL": DATABASE_URL, "REDIS_URL": DEAD_REDIS}))
     return app.test_client()
+
+
+@pytest.fixture
+def broker_lost_after_admission_client(stack):
+    # Without the circuit check, admission does not touch Redis: the first Redis call
+    # is the publish after the insert, as when the broker dies in between.
+    app = create_app(Config.from_env({"DATABASE_URL": DATABASE_URL, "REDIS_URL": DEAD_REDIS,
+                                      "AGENTFIELD_CIRCUIT_ENABLED": "0"}))
+    return app.test_client()
+
+
+def test_a_broker_down_at_admission_is_503_and_writes_nothing(broker_down_client):
+    before = count_executions()
+    response = broker_down_client.post("/api/v1/execute/async/echo-agent.noop",
+                                       json={"input": {"value": 1}})
+
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    assert response.json["error"] == "broker_unavailable"
+    assert count_executions() == before
+
+
+def test_a_database_down_is_503_with_retry_after(stack):
+    app = create_app(Config.from_env({
+        "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/nowhere",
+        "REDIS_URL": REDIS_URL}))
+    response = app.test_client().post("/api/v1/execute/async/echo-agent.noop",
+                                      json={"input": {"value": 1}})
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    assert response.json["error"] == "database_unavailable"
 
 
 def test_health_is_200_when_everything_answers(api):
@@ -34,8 +63,8 @@ def test_health_is_503_naming_redis_when_it_is_down(broker_down_client):
     assert "Connection" in body["checks"]["cache"]["message"]
 
 
-def test_enqueue_failure_is_503_and_the_row_says_so(api, broker_down_client):
-    response = broker_down_client.post("/api/v1/execute/async/echo-agent.noop",
+def test_enqueue_failure_is_503_and_the_row_says_so(api, broker_lost_after_admission_client):
+    response = broker_lost_after_admission_client.post("/api/v1/execute/async/echo-agent.noop",
                                        json={"input": {"value": 1}})
 
     assert response.status_code == 503
