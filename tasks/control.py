@@ -28,14 +28,16 @@ def issue_missing_credentials_task() -> int:
 
 
 @shared_task(name="tasks.recover_stuck_executions", ignore_result=True)
-def recover_stuck_executions_task() -> dict:
+def recover_stuck_executions_task(queued_older_than: float = 300,
+                                  lease_grace: float = 120) -> dict:
     """Re-send lost messages and requeue or time out executions whose worker vanished."""
     from celery import current_app as celery_app
 
     from app.recovery import reap_expired_leases, reconcile_queued
 
     with celery_app.flask_app.app_context():
-        return {"resent": reconcile_queued(), **reap_expired_leases()}
+        return {"resent": reconcile_queued(older_than=queued_older_than),
+                **reap_expired_leases(grace=lease_grace)}
 
 
 @shared_task(name=DELIVER_WEBHOOK_TASK, bind=True, ignore_result=True, acks_late=True)

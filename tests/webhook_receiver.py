@@ -18,12 +18,13 @@ class Receiver:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with receiver._lock:
-                    receiver.requests.append({"path": self.path, "body": body,
-                                              "headers": dict(self.headers.items())})
                     failing = receiver.fail_times > 0
                     if failing:
                         receiver.fail_times -= 1
-                status = receiver.fail_with if failing else 200
+                    status = receiver.fail_with if failing else 200
+                    receiver.requests.append({"path": self.path, "body": body,
+                                              "headers": dict(self.headers.items()),
+                                              "answered": status})
                 reply = b'{"error":"not now"}' if failing else b'{"ok":true}'
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
