@@ -11,6 +11,7 @@ import redis
 from celery import Celery
 from celery import signals as celery_signals
 
+from agent_sdk import revoker as revocation
 from agent_sdk.ai import AIClient
 from agent_sdk.calls import CallMixin
 from agent_sdk.client import ControlPlaneClient
@@ -25,6 +26,7 @@ from agent_sdk.lease import LeaseManager
 from agent_sdk.memory import MemoryClient
 from agent_sdk.registry import Registry, RunPolicy, build_registration
 from agent_sdk.reporting import ReportSink
+from agent_sdk.revoker import Revoker
 from agent_sdk.runner import StartedReporter, run_blocking
 from agent_sdk.worker import build_celery, worker_argv
 
@@ -251,6 +253,8 @@ class Agent(CallMixin):
             self._leases = LeaseManager(client, self.namespace or "af", lease_seconds=lease,
                                         done_ttl_seconds=4 * self.max_run_seconds + 86400)
             set_cancel_probe(self._leases.is_cancelled)
+            grace = float(os.environ.get("AGENTFIELD_CANCEL_GRACE", "30"))
+            revocation.install(Revoker(self._leases.cancelled_many, grace))
         return self._leases
 
     def _report_sink(self) -> ReportSink:

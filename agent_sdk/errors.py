@@ -87,3 +87,18 @@ class ExecutionCancelledError(AgentSDKError):
     def __init__(self, execution_id: str):
         super().__init__(f"execution {execution_id} was cancelled")
         self.execution_id = execution_id
+
+
+class ExecutionRevoked(ExecutionCancelledError):
+    """Raised inside a cancelled function still running after the grace period.
+
+    The SDK raises it in the function's thread (or cancels its asyncio task), so the
+    worker's slot is freed even when the function never looks at ``app.ctx.cancelled``.
+    A function blocked inside C code (a socket read, ``time.sleep``) sees it when that
+    call returns.
+    """
+
+    code = "execution_revoked"
+
+    def __init__(self, execution_id: str = ""):
+        super().__init__(execution_id or "(revoked)")

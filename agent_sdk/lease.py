@@ -48,6 +48,13 @@ class LeaseManager:
         """Tell whether the control plane cancelled the execution."""
         return bool(self.client.exists(self.cancel_key(execution_id)))
 
+    def cancelled_many(self, execution_ids: list[str]) -> list[bool]:
+        """Which of the executions the control plane cancelled (one round trip)."""
+        pipe = self.client.pipeline(transaction=False)
+        for execution_id in execution_ids:
+            pipe.exists(self.cancel_key(execution_id))
+        return [bool(flag) for flag in pipe.execute()]
+
     def acquire(self, execution_id: str) -> str | None:
         """Take the lease; None on success, else why not ("running", "done", "cancelled")."""
         key = self.key(execution_id)

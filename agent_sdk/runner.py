@@ -13,7 +13,9 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel
 
+from agent_sdk import revoker as revocation
 from agent_sdk.context import ExecutionContext, current_context
+from agent_sdk.errors import ExecutionRevoked
 from agent_sdk.registry import Registration
 
 log = logging.getLogger(__name__)
@@ -41,22 +43,33 @@ def run_blocking(registration: Registration, data: dict, ctx: ExecutionContext) 
     started, clock = _now(), time.perf_counter()
     token = current_context.set(ctx)
     attempts: list[dict] = []
+    revoker = revocation.current()
+    if revoker is not None:
+        revoker.watch(ctx.execution_id)
     try:
         kwargs = registration.bind(data)
         while True:
             try:
-                result = _call_blocking(registration, kwargs)
+                result = _call_blocking(registration, kwargs, ctx.execution_id)
                 return _succeeded(result, started, clock, attempts)
             except FunctionTimedOut as exc:
                 return _report("timeout", started, clock, error=str(exc),
                                error_type="TimeoutError", attempts=attempts or None)
+            except ExecutionRevoked:
+                raise
             except Exception as exc:
                 if not _retry(registration, exc, attempts):
                     raise
                 time.sleep(_delay(registration, attempts))
+    except (ExecutionRevoked, asyncio.CancelledError):
+        return _report("cancelled", started, clock, error_type="ExecutionRevoked",
+                       error="cancelled, and revoked after the grace period",
+                       attempts=attempts or None)
     except Exception as exc:  # the function's failure is data, not a crash
         return _failed(exc, registration, started, clock, attempts)
     finally:
+        if revoker is not None:
+            revoker.unwatch(ctx.execution_id)
         current_context.reset(token)
 
 
@@ -84,13 +97,18 @@ async def run_awaitable(registration: Registration, data: dict, ctx: ExecutionCo
         current_context.reset(token)
 
 
-def _call_blocking(registration: Registration, kwargs: dict):
+def _call_blocking(registration: Registration, kwargs: dict, execution_id: str):
     limit = registration.policy.timeout
     if registration.is_async:
         coro = registration.fn(**kwargs)
         if limit is not None:
             coro = _bounded(coro, limit, registration.name)
-        return _thread_loop().run_until_complete(coro)
+        loop = _thread_loop()
+        task = loop.create_task(coro)
+        revoker = revocation.current()
+        if revoker is not None:
+            revoker.attach_task(execution_id, loop, task)
+        return loop.run_until_complete(task)
     if limit is None:
         return registration.fn(**kwargs)
     # A thread cannot be stopped: past the limit it is abandoned (and logged).

@@ -79,6 +79,7 @@ class Stack:
             "AGENTFIELD_NODE_CACHE_SECONDS": "0.5",
             "AGENTFIELD_REPORT_CLAIM_IDLE_MS": "1000",
             "AGENTFIELD_IDEMPOTENCY_TTL": "4",
+            "AGENTFIELD_CANCEL_GRACE": "1",
             # Webhook receivers in the tests listen on loopback; retries are quick.
             "AGENTFIELD_WEBHOOK_ALLOW_PRIVATE": "1",
             "AGENTFIELD_WEBHOOK_RETRY_BASE": "0.2",

@@ -18,3 +18,4 @@ def register_blueprints(app: Flask) -> None:
 
     for module in (nodes, execute, executions, notes, health, identity, memory, vector, runs):
         app.register_blueprint(module.bp)
+    app.register_blueprint(executions.ui_bp)

@@ -12,6 +12,8 @@ from app.webhooks import store as webhook_store
 from app.webhooks.delivery import request_redelivery
 
 bp = Blueprint("executions", __name__, url_prefix="/api/v1/executions")
+# AgentField's UI route for the same action, so its clients work unchanged.
+ui_bp = Blueprint("executions_ui", __name__, url_prefix="/api/ui/v1/executions")
 
 _MAX_PAGE = 200
 _MAX_BATCH = 500
@@ -28,6 +30,7 @@ def get_execution(execution_id: str):
 
 @bp.post("/<execution_id>/webhook/retry")
 @bp.post("/<execution_id>/webhook/redeliver")
+@ui_bp.post("/<execution_id>/webhook/retry")
 def redeliver_webhook(execution_id: str):
     row = request_redelivery(execution_id)
     return {"status": "queued", "execution_id": execution_id,

@@ -128,5 +128,32 @@ async def overrun_async(seconds: float) -> dict:
     return {"slept": seconds}
 
 
+
+@app.reasoner()
+def stubborn(key: str, seconds: float) -> dict:
+    """Ignore cancellation; record how the run ended (revoked or finished)."""
+    try:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+    except BaseException as exc:
+        counter.set(f"{key}:stopped", type(exc).__name__)
+        raise
+    counter.set(f"{key}:stopped", "finished")
+    return {"finished": True}
+
+
+@app.reasoner()
+async def stubborn_async(key: str, seconds: float) -> dict:
+    """The async form: revoking cancels its task."""
+    try:
+        await asyncio.sleep(seconds)
+    except BaseException as exc:
+        counter.set(f"{key}:stopped", type(exc).__name__)
+        raise
+    counter.set(f"{key}:stopped", "finished")
+    return {"finished": True}
+
+
 if __name__ == "__main__":
     app.run()

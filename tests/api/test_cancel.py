@@ -3,6 +3,8 @@
 import time
 import uuid
 
+import pytest
+
 from tests.conftest import count_executions
 
 
@@ -90,3 +92,26 @@ def test_cancelling_a_run_cancels_parent_and_children_but_not_what_ended(api):
         "/api/v1/executions", params={"run_id": finished["run_id"]}).json()["executions"]}
     assert statuses == {finished["execution_id"]: "succeeded",
                         parent["execution_id"]: "cancelled", child["execution_id"]: "cancelled"}
+
+
+@pytest.mark.parametrize("function", ["stubborn", "stubborn_async"])
+def test_a_running_execution_that_ignores_cancel_is_revoked_after_the_grace(
+        api, stack, redis_client, function):
+    key = f"revoke-{uuid.uuid4().hex}"
+    accepted = api.post(f"/api/v1/execute/async/echo-agent.{function}",
+                        json={"input": {"key": key, "seconds": 20}}).json()
+    stack.wait_until(lambda: api.get(f"/api/v1/executions/{accepted['execution_id']}")
+                     .json()["status"] == "running", what="the run to start")
+
+    cancelled_at = time.monotonic()
+    api.post(f"/api/v1/executions/{accepted['execution_id']}/cancel")
+    stopped = stack.wait_until(lambda: redis_client.get(f"{key}:stopped"), timeout=10,
+                               what="the revocation")
+
+    # AGENTFIELD_CANCEL_GRACE=1 in the test stack; the revoker looks every second.
+    assert stopped in (b"ExecutionRevoked", b"CancelledError")
+    assert 1.0 <= time.monotonic() - cancelled_at < 5
+    # The worker is free again: a new call on the node is served.
+    assert api.execute("echo-agent.noop", {"value": 1}).json()["status"] == "succeeded"
+    assert api.get(f"/api/v1/executions/{accepted['execution_id']}").json()["status"] == \
+        "cancelled"

@@ -171,6 +171,8 @@ def test_redelivery_errors(api, receiver):
     plain = api.post("/api/v1/execute/echo-agent.noop", json={"input": {"value": 1}}).json()
     response = api.post(f"/api/v1/executions/{plain['execution_id']}/webhook/retry")
     assert response.status_code == 400 and response.json()["error"] == "webhook_not_registered"
+    ui_route = api.post(f"/api/ui/v1/executions/{plain['execution_id']}/webhook/retry")
+    assert ui_route.status_code == 400  # AgentField's UI path answers the same
     missing = api.post("/api/v1/executions/exec_nope/webhook/redeliver")
     assert missing.status_code == 404 and missing.json()["error"] == "execution_not_found"
 
