@@ -23,6 +23,12 @@ log = logging.getLogger(__name__)
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
 NO_LIVE_WORKER, FAILURE_RATE = "no_live_worker", "failure_rate"
 _COUNTED = {"succeeded": b"1", "failed": b"0", "timeout": b"0"}
+# A closed circuit read from Redis is trusted this long by each process, so the common
+# case costs no round trip; an opening reaches every process within it. A call admitted
+# by a process that has not seen the opening yet cannot close the circuit: only a
+# probe (half-open) or a worker that is back (no_live_worker) does.
+CLOSED_CACHE_SECONDS = 0.5
+_seen_closed: dict[str, float] = {}
 
 
 def _keys(node_id: str) -> tuple[str, str, str]:
@@ -48,6 +54,8 @@ def admit(node_id: str, queue_anyway: bool = False) -> None:
     """Let an execution for the node through, or raise AgentUnavailable (503)."""
     if not get_config().circuit_enabled:
         return
+    if _seen_closed.get(node_id, 0.0) > time.monotonic() and is_live(node_id):
+        return
     state_key, probe_key, _ = _keys(node_id)
     client = get_redis()
     state = {k.decode(): v.decode() for k, v in client.hgetall(state_key).items()}
@@ -70,6 +78,7 @@ def admit(node_id: str, queue_anyway: bool = False) -> None:
                 probe_key, "1", nx=True, ex=max(1, int(_settings(node_id)["cooldown_seconds"])))):
             return
         if current == CLOSED:
+            _seen_closed[node_id] = time.monotonic() + CLOSED_CACHE_SECONDS
             return
     if queue_anyway:
         return
@@ -108,9 +117,9 @@ def settle(row: dict, state: bytes | None) -> None:
     """Move the circuit on after an outcome (the results of ``queue_outcome``)."""
     node_id = row["agent_node_id"]
     current = state.decode() if state else CLOSED
-    succeeded = row["status"] == "succeeded"
-    if succeeded:
-        if current != CLOSED:
+    if row["status"] == "succeeded":
+        if current == HALF_OPEN or (current == OPEN and _reason(node_id) == NO_LIVE_WORKER
+                                    and is_live(node_id)):
             _close(node_id)
         return
     if current == HALF_OPEN:
@@ -137,7 +146,13 @@ return 1
 """
 
 
+def _reason(node_id: str) -> str | None:
+    reason = get_redis().hget(_keys(node_id)[0], "reason")
+    return reason.decode() if reason else None
+
+
 def _open(node_id: str, reason: str, why: str, again: bool = False) -> None:
+    _seen_closed.pop(node_id, None)
     state_key, probe_key, _ = _keys(node_id)
     opened = get_redis().eval(_OPEN, 2, state_key, probe_key, reason, str(time.time()), why,
                               "0" if again else "1")

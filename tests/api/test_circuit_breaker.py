@@ -5,6 +5,8 @@ import time
 import pytest
 import requests
 
+from app.circuits import CLOSED_CACHE_SECONDS
+
 
 @pytest.fixture(scope="module")
 def breaker(stack, api):
@@ -29,6 +31,7 @@ def _call(api, fail=False, **kwargs) -> requests.Response:
 def test_failures_open_the_circuit_and_a_successful_probe_closes_it(api, breaker):
     for _ in range(4):
         assert _call(api, fail=True).json()["status"] == "failed"
+    time.sleep(CLOSED_CACHE_SECONDS)  # every web process has seen the opening
 
     refused = _call(api)
     assert refused.status_code == 503
@@ -41,11 +44,24 @@ def test_failures_open_the_circuit_and_a_successful_probe_closes_it(api, breaker
     time.sleep(1.8)  # the node's cool-down
     probe = _call(api, fail=True)  # half-open: one probe goes through, and fails
     assert probe.status_code == 200 and probe.json()["status"] == "failed", probe.text
-    assert _call(api).status_code == 503  # reopened
+    assert _call(api).status_code == 503  # reopened (a half-open circuit is never cached)
     time.sleep(1.8)
     assert _call(api).json()["status"] == "succeeded"  # the probe that closes it
     assert _node(api)["circuit"]["state"] == "closed"
     assert _call(api).status_code == 200
+
+
+def test_a_call_admitted_before_the_opening_was_seen_does_not_close_it(api, breaker):
+    for _ in range(4):
+        _call(api, fail=True)
+    # Whatever a stale process admits in the next half second succeeds, and is ignored.
+    for _ in range(3):
+        _call(api)
+    time.sleep(CLOSED_CACHE_SECONDS)
+    assert _node(api)["circuit"]["state"] == "open" and _call(api).status_code == 503
+    time.sleep(1.8)
+    assert _call(api).json()["status"] == "succeeded"  # the probe
+    assert _node(api)["circuit"]["state"] == "closed"
 
 
 def test_only_one_probe_goes_through_while_half_open(api, breaker):
