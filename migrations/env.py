@@ -86,6 +86,13 @@ def run_migrations_online():
                 logger.info('No changes in schema detected.')
 
     conf_args = current_app.extensions['migrate'].configure_args
+    # The per-dimension HNSW indexes of memory_vectors are made at run time
+    # (app/vectors.py), so autogenerate must not try to drop them.
+    def include_object(obj, name, type_, reflected, compare_to):
+        return not (type_ == "index" and reflected and compare_to is None
+                    and (name or "").startswith("ix_memory_vectors_hnsw_"))
+
+    conf_args.setdefault("include_object", include_object)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

@@ -4,7 +4,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.models.types import JSONType, utcnow
+from app.models.types import EmbeddingType, JSONType, utcnow
 
 
 class MemoryVector(db.Model):
@@ -19,7 +19,7 @@ class MemoryVector(db.Model):
     scope_id: Mapped[str] = mapped_column(sa.String(256))
     key: Mapped[str] = mapped_column(sa.String(256))
     dimensions: Mapped[int] = mapped_column(sa.Integer)
-    embedding = mapped_column(JSONType)
+    embedding = mapped_column(EmbeddingType)
     vector_metadata = mapped_column("metadata", JSONType, default=dict)
     created_at = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     updated_at = mapped_column(sa.DateTime(timezone=True), default=utcnow)
