@@ -26,6 +26,7 @@ MAX_DIMENSIONS = 4096
 MAX_TOP_K = 1000
 HNSW_MAX_DIMENSIONS = 2000  # pgvector's limit for an HNSW index on ``vector``
 _indexed: set[int] = set()
+_iterative: bool | None = None
 
 
 def check_embedding(value, field: str) -> list[float]:
@@ -120,7 +121,8 @@ def _search_postgres(scope, scope_id, query, top_k, filters) -> list[dict]:
                    for name, value in filters.items()]
     statement = (select(MemoryVector.key, MemoryVector.vector_metadata, distance)
                  .where(*conditions).order_by(distance, MemoryVector.key).limit(top_k))
-    db.session.execute(sa.text("SET LOCAL hnsw.iterative_scan = strict_order"))
+    if _iterative_scans():
+        db.session.execute(sa.text("SET LOCAL hnsw.iterative_scan = strict_order"))
     rows = db.session.execute(statement).all()
     db.session.rollback()
     hits = [{"key": key, "score": _similarity(distance_value), "metadata": metadata or {},
@@ -128,6 +130,22 @@ def _search_postgres(scope, scope_id, query, top_k, filters) -> list[dict]:
             for key, metadata, distance_value in rows]
     hits.sort(key=lambda hit: (-hit["score"], hit["key"]))
     return hits
+
+
+def _iterative_scans() -> bool:
+    """Whether the server's pgvector (0.8+) can keep scanning the index past filtered rows.
+
+    Older versions reject the setting; managed databases may still run one.
+    """
+    global _iterative
+    if _iterative is None:
+        version = db.session.execute(sa.text(
+            "SELECT extversion FROM pg_extension WHERE extname = 'vector'")).scalar() or "0"
+        _iterative = tuple(int(p) for p in version.split(".")[:2] if p.isdigit()) >= (0, 8)
+        if not _iterative:
+            log.warning("pgvector %s has no iterative index scans: a filtered vector search "
+                        "may return fewer than top_k hits; upgrade to 0.8 or later", version)
+    return _iterative
 
 
 def _similarity(distance: float | None) -> float:
