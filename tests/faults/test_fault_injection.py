@@ -151,6 +151,32 @@ def test_a_flushed_queue_is_recovered_by_the_reconciler(api, crash_agents, redis
          finished - 40)
 
 
+def test_a_flushed_redis_database_is_recovered(api, crash_agents, redis_client):
+    """FLUSHDB is what a Redis restart without persistence leaves: no queues, no report
+    stream or consumer groups, no leases, no circuit state."""
+    for name in ("crash-agent", "crash-agent-2"):
+        crash_agents.stop(name)
+    keys = [f"flushdb-{uuid.uuid4().hex}" for _ in range(30)]
+    accepted = [api.post("/api/v1/execute/async/crash-agent.work", json={"input": {"key": k}},
+                         headers={"X-Queue-If-Unavailable": "true"}) for k in keys]
+    assert [a.status_code for a in accepted] == [202] * 30
+    redis_client.flushdb()
+    for name in ("crash-agent", "crash-agent-2"):
+        _start_crash_agent(crash_agents, name)
+
+    ids = [a.json()["execution_id"] for a in accepted]
+    done = _wait_all_terminal(api, ids, sweep=True)
+
+    runs, finished = _counts(redis_client, keys)
+    assert [s["status"] for s in done.values()].count("succeeded") == 30
+    assert (runs, finished) == (30, 30)
+    # The report stream's consumer group was recreated: a new call completes as usual.
+    assert api.execute("crash-agent.work", {"key": f"after-{uuid.uuid4().hex}"}
+                       ).json()["status"] == "succeeded"
+    _row("Redis database flushed (FLUSHDB) with 30 executions queued", 30, len(done),
+         30 - len(done), finished - 30)
+
+
 def test_restarting_web_during_an_async_burst_loses_no_accepted_request(
         api, crash_agents, redis_client):
     keys = [f"web-{uuid.uuid4().hex}" for _ in range(300)]
