@@ -49,12 +49,16 @@ def deliver_webhook_task(self, execution_id: str) -> str:
     """
     from celery import current_app as celery_app
 
+    from app.extensions import get_config
     from app.webhooks.delivery import deliver
 
     with celery_app.flask_app.app_context():
         state, delay = deliver(execution_id)
+        # Never a countdown near the visibility timeout (trap C-1): a longer wait is
+        # done in steps, each early task re-scheduling itself.
+        limit = get_config().visibility_timeout / 4
     if delay is not None:
-        self.apply_async(args=[execution_id], countdown=delay, queue=CONTROL_QUEUE)
+        self.apply_async(args=[execution_id], countdown=min(delay, limit), queue=CONTROL_QUEUE)
     return state
 
 

@@ -57,7 +57,8 @@ def retry_delay(attempts_made: int, base: float, cap: float) -> float:
 def deliver(execution_id: str) -> tuple[str, float | None]:
     """Make one attempt if the delivery is due; return (state, seconds to the next try).
 
-    The state is "skipped" when another worker holds the delivery or it is not due.
+    The state is "skipped" when another worker holds the delivery or there is nothing
+    to do, "not_due" (with the seconds left) when the task came before the due time.
     """
     config = get_config()
     row = store.claim(execution_id, lease_seconds=config.webhook_timeout + 30)
