@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
 NO_LIVE_WORKER, FAILURE_RATE = "no_live_worker", "failure_rate"
+NO_HEARTBEAT = "no worker has sent a heartbeat in its window"
 _COUNTED = {"succeeded": b"1", "failed": b"0", "timeout": b"0"}
 # A closed circuit read from Redis is trusted this long by each process, so the common
 # case costs no round trip; an opening reaches every process within it. A call admitted
@@ -60,29 +61,29 @@ def admit(node_id: str, queue_anyway: bool = False) -> None:
     client = get_redis()
     state = {k.decode(): v.decode() for k, v in client.hgetall(state_key).items()}
     current = state.get("state", CLOSED)
+    cooldown = _settings(node_id)["cooldown_seconds"]
     if not is_live(node_id):
         if current != OPEN or state.get("reason") != NO_LIVE_WORKER:
-            _open(node_id, NO_LIVE_WORKER, "no worker has sent a heartbeat in its window")
+            _open(node_id, NO_LIVE_WORKER, NO_HEARTBEAT)
             state = {"opened_at": str(time.time())}
         current = OPEN
         reason = NO_LIVE_WORKER
     else:
         reason = state.get("reason")
+        if current == CLOSED:
+            _seen_closed[node_id] = time.monotonic() + CLOSED_CACHE_SECONDS
+            return
         if current == OPEN:
-            cooldown = _settings(node_id)["cooldown_seconds"]
             opened = float(state.get("opened_at", 0))
             if reason == NO_LIVE_WORKER or time.time() - opened >= cooldown:
                 _transition(node_id, HALF_OPEN, reason, "probing with the next execution")
                 current = HALF_OPEN
         if current == HALF_OPEN and (queue_anyway or client.set(
-                probe_key, "1", nx=True, ex=max(1, int(_settings(node_id)["cooldown_seconds"])))):
-            return
-        if current == CLOSED:
-            _seen_closed[node_id] = time.monotonic() + CLOSED_CACHE_SECONDS
+                probe_key, "1", nx=True, ex=max(1, int(cooldown)))):
             return
     if queue_anyway:
         return
-    retry_after = _retry_after(node_id, current, state)
+    retry_after = _retry_after(current, state, cooldown)
     raise AgentUnavailable(
         f"agent '{node_id}' is unavailable ({reason}); retry in {retry_after} s, or send "
         "'X-Queue-If-Unavailable: true' to queue the work until it is back",
@@ -90,8 +91,7 @@ def admit(node_id: str, queue_anyway: bool = False) -> None:
         retry_after=retry_after)
 
 
-def _retry_after(node_id: str, current: str, state: dict) -> int:
-    cooldown = _settings(node_id)["cooldown_seconds"]
+def _retry_after(current: str, state: dict, cooldown: float) -> int:
     if current == OPEN:
         left = cooldown - (time.time() - float(state.get("opened_at", time.time())))
         return max(1, int(left + 0.999))
@@ -101,7 +101,8 @@ def _retry_after(node_id: str, current: str, state: dict) -> int:
 def queue_outcome(pipe, row: dict) -> bool:
     """Add the execution's outcome to the node's window in ``pipe``; False if not counted.
 
-    Queues three commands (LPUSH, LTRIM, HGET state); ``settle`` reads their results.
+    Queues three commands (LPUSH, LTRIM, HMGET state reason); ``settle`` takes the last
+    result.
     """
     outcome = _COUNTED.get(row.get("status"))
     if outcome is None or not get_config().circuit_enabled:
@@ -109,16 +110,17 @@ def queue_outcome(pipe, row: dict) -> bool:
     state_key, _, outcomes_key = _keys(row["agent_node_id"])
     pipe.lpush(outcomes_key, outcome)
     pipe.ltrim(outcomes_key, 0, get_config().circuit_window - 1)
-    pipe.hget(state_key, "state")
+    pipe.hmget(state_key, "state", "reason")
     return True
 
 
-def settle(row: dict, state: bytes | None) -> None:
-    """Move the circuit on after an outcome (the results of ``queue_outcome``)."""
+def settle(row: dict, state_and_reason: list[bytes | None]) -> None:
+    """Move the circuit on after an outcome (the last result of ``queue_outcome``)."""
     node_id = row["agent_node_id"]
+    state, reason = state_and_reason
     current = state.decode() if state else CLOSED
     if row["status"] == "succeeded":
-        if current == HALF_OPEN or (current == OPEN and _reason(node_id) == NO_LIVE_WORKER
+        if current == HALF_OPEN or (current == OPEN and reason == NO_LIVE_WORKER.encode()
                                     and is_live(node_id)):
             _close(node_id)
         return
@@ -144,11 +146,6 @@ redis.call('HSET', KEYS[1], 'state', 'open', 'reason', ARGV[1], 'opened_at', ARG
 redis.call('DEL', KEYS[2])
 return 1
 """
-
-
-def _reason(node_id: str) -> str | None:
-    reason = get_redis().hget(_keys(node_id)[0], "reason")
-    return reason.decode() if reason else None
 
 
 def _open(node_id: str, reason: str, why: str, again: bool = False) -> None:
@@ -182,8 +179,7 @@ def describe(node_id: str) -> dict:
     state = {k.decode(): v.decode() for k, v in raw.items()}
     current = state.get("state", CLOSED)
     if current == CLOSED and not is_live(node_id):
-        current, state = OPEN, {"reason": NO_LIVE_WORKER,
-                                "why": "no worker has sent a heartbeat in its window"}
+        current, state = OPEN, {"reason": NO_LIVE_WORKER, "why": NO_HEARTBEAT}
     return {"state": current, "reason": state.get("reason") or None,
             "why": state.get("why"), "opened_at": _iso(state.get("opened_at")),
             "recent_calls": len(window), "recent_failures": window.count(b"0"),

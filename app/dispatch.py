@@ -54,7 +54,7 @@ def submit_execution(target: str, body: dict, headers, mode: str) -> dict:
     if not inline:
         _admit(node_id, _queue_anyway(body, headers))
     row = _new_row(node_id, function, kind, data, body, headers, "inline" if inline else mode)
-    webhook, webhook_error = _webhook_request(body)
+    webhook, webhook_error = (None, None) if inline else _webhook_request(body)
     if webhook is not None:
         # Stored first: a finished execution must find its webhook. An orphan left by
         # a crash in between is never read (deliveries join on the execution).
@@ -83,7 +83,7 @@ def _webhook_request(body: dict):
     execution runs and the answer says ``webhook_registered: false`` and why.
     """
     raw = body.get("webhook")
-    if raw is None or body.get("dispatch") == "inline":
+    if raw is None:
         return None, None
     try:
         return parse_webhook(raw, get_config().webhook_allow_private), None

@@ -187,16 +187,15 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(sqlalchemy.exc.OperationalError)
     def handle_database_down(error):
         log.error("database unavailable: %s", error)
-        return _unavailable(DatabaseUnavailable(f"the database is unavailable: {error.orig}"))
+        return handle_known_error(
+            DatabaseUnavailable(f"the database is unavailable: {error.orig}"))
 
     @app.errorhandler(redis.ConnectionError)
     @app.errorhandler(redis.TimeoutError)
     def handle_redis_down(error):
         log.error("redis unavailable: %s", error)
-        return _unavailable(BrokerUnavailable(f"the broker (Redis) is unavailable: {error}"))
-
-    def _unavailable(error: ServiceUnavailable):
-        return error_response(error.code, str(error), error.status, None, error.retry_after)
+        return handle_known_error(
+            BrokerUnavailable(f"the broker (Redis) is unavailable: {error}"))
 
     @app.errorhandler(HTTPException)
     def handle_http_exception(error: HTTPException):

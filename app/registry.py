@@ -188,9 +188,13 @@ def mark_offline(node_id: str) -> AgentNode:
 
 def effective_health(node: AgentNode) -> str:
     """Report inactive as soon as heartbeats are overdue, even before the sweep runs."""
-    config = get_config()
-    overdue = (utcnow() - as_utc(node.last_heartbeat)).total_seconds() > config.node_inactive_after
-    return INACTIVE if overdue else node.health_status
+    return _health(node.health_status, node.last_heartbeat)
+
+
+def _health(status: str, last_heartbeat) -> str:
+    overdue = (utcnow() - as_utc(last_heartbeat)).total_seconds() > \
+        get_config().node_inactive_after
+    return INACTIVE if overdue else status
 
 
 def node_to_dict(node: AgentNode) -> dict:
@@ -258,15 +262,10 @@ def is_live(node_id: str) -> bool:
     A cached view that says "dead" is re-read first: a node that has just come back
     must not be refused for the cache's lifetime.
     """
-    if _is_live(load_node(node_id)):
-        return True
-    return _is_live(_reload(node_id))
-
-
-def _is_live(view: dict) -> bool:
-    overdue = (utcnow() - view["last_heartbeat"]).total_seconds() > \
-        get_config().node_inactive_after
-    return view["health_status"] == ACTIVE and not overdue
+    view = load_node(node_id)
+    if _health(view["health_status"], view["last_heartbeat"]) != ACTIVE:
+        view = _reload(node_id)
+    return _health(view["health_status"], view["last_heartbeat"]) == ACTIVE
 
 
 def resolve_function(node_id: str, name: str) -> tuple[str, object]:

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 EVENTS = {"succeeded": "execution.completed", "failed": "execution.failed",
           "cancelled": "execution.cancelled", "timeout": "execution.timeout"}
 USER_AGENT = "AgentField-Webhook/1.0"
-_READ_LIMIT = 16 * 1024
+RESPONSE_EXCERPT = 1024  # bytes of the receiver's answer kept with the attempt
 _session = requests.Session()
 
 
@@ -105,9 +105,9 @@ def _attempt(row: dict, config) -> dict:
             check_destination(row["url"])
         with _session.post(row["url"], data=body, headers=headers, stream=True,
                            timeout=config.webhook_timeout, allow_redirects=False) as response:
-            excerpt = response.raw.read(_READ_LIMIT, decode_content=True) or b""
+            excerpt = response.raw.read(RESPONSE_EXCERPT, decode_content=True) or b""
             outcome["http_status"] = response.status_code
-            outcome["response_body"] = excerpt.decode("utf-8", "replace")
+            outcome["response_body"] = excerpt.decode("utf-8", "replace") or None
             if 200 <= response.status_code < 300:
                 outcome["delivered"] = True
             else:

@@ -18,7 +18,6 @@ events = ExecutionWebhookEvent.__table__
 _w = webhooks.c
 _TERMINAL = sorted(TERMINAL)
 PENDING, DELIVERING, DELIVERED, FAILED = "pending", "delivering", "delivered", "failed"
-RESPONSE_EXCERPT = 1024
 
 
 def register(execution_id: str, request: WebhookRequest) -> None:
@@ -44,6 +43,14 @@ def _execution_finished():
                           executions.c.status.in_(_TERMINAL))
 
 
+def _takeable(due_before: datetime, now: datetime):
+    """Pending and due before ``due_before``, or delivering with an expired lease (its
+    worker died), for an execution that has ended."""
+    return and_(_execution_finished(),
+                or_(and_(_w.state == PENDING, _w.next_attempt_at <= due_before),
+                    and_(_w.state == DELIVERING, _w.lease_until < now)))
+
+
 def claim(execution_id: str, lease_seconds: float) -> dict | None:
     """Take the delivery for one attempt if it is due and its execution has ended.
 
@@ -53,9 +60,7 @@ def claim(execution_id: str, lease_seconds: float) -> dict | None:
     now = utcnow()
     statement = (
         update(webhooks)
-        .where(_w.execution_id == execution_id, _execution_finished(),
-               or_(and_(_w.state == PENDING, _w.next_attempt_at <= now),
-                   and_(_w.state == DELIVERING, _w.lease_until < now)))
+        .where(_w.execution_id == execution_id, _takeable(now, now))
         .values(state=DELIVERING, lease_until=now + timedelta(seconds=lease_seconds),
                 updated_at=now)
         .returning(*webhooks.c)
@@ -83,18 +88,17 @@ def record_attempt(row: dict, attempt: dict, next_attempt_at: datetime | None) -
     and ``delivered``. Without ``next_attempt_at`` a failed attempt is the last one.
     """
     now = utcnow()
+    attempt = dict(attempt)
     delivered = attempt.pop("delivered")
     if delivered:
         state = DELIVERED
     else:
         state = PENDING if next_attempt_at is not None else FAILED
-    body = attempt.get("response_body")
     with get_engine().begin() as conn:
         conn.execute(insert(events).values(
             execution_id=row["execution_id"], delivery_id=row["delivery_id"],
             attempt=row["attempt_count"] + 1, status=DELIVERED if delivered else FAILED,
-            created_at=now, **{**attempt, "response_body": body[:RESPONSE_EXCERPT]
-                               if body else None}))
+            created_at=now, **attempt))
         conn.execute(update(webhooks).where(_w.execution_id == row["execution_id"]).values(
             state=state, attempt_count=_w.attempt_count + 1, last_attempt_at=now,
             next_attempt_at=next_attempt_at, lease_until=None, updated_at=now,
@@ -132,13 +136,7 @@ def stalled(due_before: datetime, limit: int = 500) -> list[str]:
     """Ids of ended executions whose delivery is pending and due before ``due_before``,
     or stuck in ``delivering`` with an expired lease (its worker died)."""
     now = utcnow()
-    statement = (
-        select(_w.execution_id)
-        .where(_execution_finished(),
-               or_(and_(_w.state == PENDING, _w.next_attempt_at <= due_before),
-                   and_(_w.state == DELIVERING, _w.lease_until < now)))
-        .limit(limit)
-    )
+    statement = select(_w.execution_id).where(_takeable(due_before, now)).limit(limit)
     with records.connection() as conn:
         return list(conn.execute(statement).scalars())
 

@@ -129,20 +129,26 @@ def test_kill_9_of_a_worker_mid_run_finishes_once_on_the_other_instance(
     _wait_live(crash_agents, api, "crash-agent")
 
 
-def test_a_flushed_queue_is_recovered_by_the_reconciler(api, crash_agents, redis_client):
+def _lose_queued_work(api, agents, redis_client, count: int, lose) -> tuple[list, dict]:
+    """Queue ``count`` executions with no worker up, call ``lose()``, start the workers
+    again and wait (sweeping as beat would); return the run keys and the final rows."""
     for name in ("crash-agent", "crash-agent-2"):
-        crash_agents.stop(name)  # nobody consumes: the work waits in the queue
-    keys = [f"flush-{uuid.uuid4().hex}" for _ in range(40)]
+        agents.stop(name)  # nobody consumes: the work waits in the queue
+    keys = [f"lost-{uuid.uuid4().hex}" for _ in range(count)]
     accepted = [api.post("/api/v1/execute/async/crash-agent.work", json={"input": {"key": k}},
                          headers={"X-Queue-If-Unavailable": "true"}) for k in keys]
-    assert [a.status_code for a in accepted] == [202] * 40
-    assert redis_client.llen("agent.crash-agent") == 40
-    redis_client.delete("agent.crash-agent")  # the broker loses every waiting message
+    assert [a.status_code for a in accepted] == [202] * count
+    assert redis_client.llen("agent.crash-agent") == count
+    lose()
     for name in ("crash-agent", "crash-agent-2"):
-        _start_crash_agent(crash_agents, name)
-
+        _start_crash_agent(agents, name)
     ids = [a.json()["execution_id"] for a in accepted]
-    done = _wait_all_terminal(api, ids, sweep=True)
+    return keys, _wait_all_terminal(api, ids, sweep=True)
+
+
+def test_a_flushed_queue_is_recovered_by_the_reconciler(api, crash_agents, redis_client):
+    keys, done = _lose_queued_work(api, crash_agents, redis_client, 40,
+                                   lambda: redis_client.delete("agent.crash-agent"))
 
     runs, finished = _counts(redis_client, keys)
     assert [s["status"] for s in done.values()].count("succeeded") == 40
@@ -154,18 +160,7 @@ def test_a_flushed_queue_is_recovered_by_the_reconciler(api, crash_agents, redis
 def test_a_flushed_redis_database_is_recovered(api, crash_agents, redis_client):
     """FLUSHDB is what a Redis restart without persistence leaves: no queues, no report
     stream or consumer groups, no leases, no circuit state."""
-    for name in ("crash-agent", "crash-agent-2"):
-        crash_agents.stop(name)
-    keys = [f"flushdb-{uuid.uuid4().hex}" for _ in range(30)]
-    accepted = [api.post("/api/v1/execute/async/crash-agent.work", json={"input": {"key": k}},
-                         headers={"X-Queue-If-Unavailable": "true"}) for k in keys]
-    assert [a.status_code for a in accepted] == [202] * 30
-    redis_client.flushdb()
-    for name in ("crash-agent", "crash-agent-2"):
-        _start_crash_agent(crash_agents, name)
-
-    ids = [a.json()["execution_id"] for a in accepted]
-    done = _wait_all_terminal(api, ids, sweep=True)
+    keys, done = _lose_queued_work(api, crash_agents, redis_client, 30, redis_client.flushdb)
 
     runs, finished = _counts(redis_client, keys)
     assert [s["status"] for s in done.values()].count("succeeded") == 30
