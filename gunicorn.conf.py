@@ -18,7 +18,7 @@ def post_worker_init(worker):
     import signal
 
     from app.api.memory import SHUTTING_DOWN
-    from app.report_stream import start_report_consumer
+    from app.executions.report_stream import start_report_consumer
 
     start_report_consumer(worker.wsgi)
     previous = signal.getsignal(signal.SIGTERM)

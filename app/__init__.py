@@ -1,6 +1,6 @@
 """The control plane's Flask app: factory, models, REST blueprints.
 
-May import: config, memory, identity, tasks (never agent_sdk).
+May import: config, memory, identity (never tasks, which imports app, nor agent_sdk).
 """
 
 import logging
@@ -14,6 +14,8 @@ def create_app(config: Config | None = None) -> Flask:
     """Build the control plane app; ``None`` reads the settings from the environment."""
     from app.api import register_blueprints
     from app.errors import register_error_handlers
+    from app.executions.hooks import DEFAULT_HOOKS
+    from app.executions.lifecycle import init_lifecycle
     from app.extensions import init_celery, init_db, init_redis
     from app.jsonio import OrjsonProvider
 
@@ -26,6 +28,7 @@ def create_app(config: Config | None = None) -> Flask:
     init_db(app, config)
     init_redis(app, config)
     init_celery(app, config)
+    init_lifecycle(app, DEFAULT_HOOKS)
     register_error_handlers(app)
     register_blueprints(app)
     from app import models  # noqa: F401  (tables must be known to migrations)

@@ -8,11 +8,10 @@ process dies in between. Issuing is idempotent: one credential per execution.
 import logging
 from datetime import timedelta
 
-from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from app import records
-from app.extensions import get_config, get_engine
+from app.executions import store
+from app.extensions import connection, get_config, get_engine
 from app.keystore import node_dids, signing_key
 from app.models import ExecutionCredential
 from app.models.types import isoformat, utcnow
@@ -22,7 +21,6 @@ from identity.credentials import credential_id, execution_subject, issue_credent
 log = logging.getLogger(__name__)
 
 credentials = ExecutionCredential.__table__
-executions = records.executions
 
 
 def issue_for_execution(execution_id: str, conn=None, row: dict | None = None) -> str | None:
@@ -32,8 +30,8 @@ def issue_for_execution(execution_id: str, conn=None, row: dict | None = None) -
     """
     if not get_config().credentials_enabled:
         return None
-    with records.connection(conn) as conn:
-        row = row or records.fetch_execution(execution_id, conn)
+    with connection(conn) as conn:
+        row = row or store.fetch_execution(execution_id, conn)
         if row["status"] not in TERMINAL:
             return None
         params = _credential_params(row, conn)
@@ -70,9 +68,7 @@ def issue_safely(execution_id: str, conn=None, row: dict | None = None) -> None:
 def _caller_did(row: dict, conn) -> str | None:
     if not row["parent_execution_id"]:
         return None
-    parent_node = conn.execute(
-        select(executions.c.agent_node_id)
-        .where(executions.c.execution_id == row["parent_execution_id"])).scalar()
+    parent_node = store.node_of(row["parent_execution_id"], conn)
     return node_dids(parent_node)["agent"] if parent_node else None
 
 
@@ -122,19 +118,11 @@ def issue_missing(limit: int = 500, older_than_seconds: float = 5.0,
     if not get_config().credentials_enabled:
         return 0
     now = utcnow()
-    cutoff = now - timedelta(seconds=older_than_seconds)
-    query = (
-        select(executions.c.execution_id)
-        .select_from(executions.outerjoin(
-            credentials, credentials.c.execution_id == executions.c.execution_id))
-        .where(credentials.c.execution_id.is_(None),
-               executions.c.created_at > now - timedelta(hours=window_hours),
-               executions.c.status.in_(sorted(TERMINAL)),
-               executions.c.completed_at < cutoff)
-        .limit(limit)
-    )
     with get_engine().connect() as conn:
-        missing = conn.execute(query).scalars().all()
+        missing = store.finished_without_credential(
+            created_after=now - timedelta(hours=window_hours),
+            completed_before=now - timedelta(seconds=older_than_seconds), limit=limit,
+            conn=conn)
         for execution_id in missing:
             issue_safely(execution_id, conn)
     if missing:
@@ -144,13 +132,4 @@ def issue_missing(limit: int = 500, older_than_seconds: float = 5.0,
 
 def run_credentials(run_id: str) -> list[dict]:
     """Return the run's credentials in execution order (oldest first)."""
-    query = (
-        select(credentials.c.credential_id, credentials.c.execution_id,
-               credentials.c.issuer_did, credentials.c.vc_jwt, executions.c.status,
-               executions.c.parent_execution_id)
-        .join(executions, executions.c.execution_id == credentials.c.execution_id)
-        .where(credentials.c.run_id == run_id)
-        .order_by(executions.c.created_at, executions.c.execution_id)
-    )
-    with get_engine().connect() as conn:
-        return [dict(row) for row in conn.execute(query).mappings()]
+    return store.credentials_of_run(run_id)

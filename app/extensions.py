@@ -1,19 +1,21 @@
 """Extension objects and their wiring: SQLAlchemy, Redis, Celery."""
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
 import redis
-from celery import Celery
+from celery import Celery, Task
 from flask import Flask, current_app
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import create_engine, event
 from sqlalchemy.orm import DeclarativeBase
 
+from app.broker.celery_settings import celery_settings
+from app.broker.keys import Keys
 from config import Config
 from memory import MemoryStore
-from tasks.celery_config import celery_settings
 
 
 class Base(DeclarativeBase):
@@ -83,6 +85,7 @@ def init_redis(app: Flask, config: Config) -> None:
         socket_connect_timeout=5,
         max_connections=512,
     )
+    app.extensions["keys"] = Keys(config.namespace)
     app.extensions["memory_store"] = MemoryStore(app.extensions["redis"], config.namespace)
     # SSE readers block for seconds at a time: they use the long-timeout client.
     app.extensions["memory_store_blocking"] = MemoryStore(app.extensions["redis_blocking"],
@@ -90,8 +93,17 @@ def init_redis(app: Flask, config: Config) -> None:
 
 
 def init_celery(app: Flask, config: Config) -> Celery:
-    """Build the Celery app inside the factory (the Flask examples/celery pattern)."""
-    celery = Celery(app.name)
+    """Build the Celery app inside the factory (the Flask examples/celery pattern).
+
+    Every task runs inside this app's context, so task bodies need no preamble.
+    """
+
+    class FlaskTask(Task):
+        def __call__(self, *args, **kwargs):
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery = Celery(app.name, task_cls=FlaskTask)
     celery.config_from_object(celery_settings(config))
     celery.set_default()
     app.extensions["celery"] = celery
@@ -113,3 +125,18 @@ def get_engine():
 
 def get_config() -> Config:
     return current_app.extensions["agentfield_config"]
+
+
+def get_keys() -> Keys:
+    """Return the Redis key builder for this app's namespace."""
+    return current_app.extensions["keys"]
+
+
+@contextmanager
+def connection(conn=None):
+    """Use the given connection, or borrow one from the autocommit engine."""
+    if conn is not None:
+        yield conn
+        return
+    with get_engine().connect() as borrowed:
+        yield borrowed

@@ -1,4 +1,5 @@
-"""Celery: the app's settings, queue routing, and the control plane's own tasks.
+"""Entry points of the control plane's Celery processes: the worker, beat, Flower.
 
-May import: config, app.models, app.extensions, memory, identity (never app.api).
+May import: app, config, celery. Nothing imports tasks (app/broker/ owns the wire
+names and the Celery settings, so app never reaches back here).
 """

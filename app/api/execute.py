@@ -2,8 +2,10 @@
 
 from flask import Blueprint, request
 
-from app import records
-from app.dispatch import poll_until_finished, submit_execution, wait_for_completion
+from app.executions import store
+from app.executions.submission import submit_execution
+from app.executions.views import accepted_view
+from app.executions.waiting import poll_until_finished, wait_for_completion
 from app.extensions import get_config
 from app.jsonio import read_json_object
 
@@ -27,7 +29,7 @@ def execute_sync(target: str):
         outcome = wait_for_completion(row["execution_id"], timeout)
     if outcome is None:
         # The execution goes on; the caller can look it up by id.
-        body = records.accepted_view(records.fetch_execution(row["execution_id"]))
+        body = accepted_view(store.fetch_execution(row["execution_id"]))
         body.update(error="sync_wait_timeout",
                     message=f"no result within {timeout:g} s; the execution continues, "
                             f"poll GET /api/v1/executions/{row['execution_id']}")
@@ -38,7 +40,7 @@ def execute_sync(target: str):
 @bp.post("/async/<target>")
 def execute_async(target: str):
     row = submit_execution(target, read_json_object(), request.headers, "async")
-    body = records.accepted_view(row)
+    body = accepted_view(row)
     if row.get("replayed"):
         body["status"] = row["status"]  # the original's, as it stands now
     return _with_ids(body, 202, row)

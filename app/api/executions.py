@@ -2,11 +2,12 @@
 
 from flask import Blueprint, request
 
-from app import records
-from app.cancellation import cancel_execution
 from app.errors import InvalidField
+from app.executions import store
+from app.executions.cancellation import cancel_execution
+from app.executions.reports import apply_status_report
+from app.executions.views import status_view
 from app.jsonio import read_json_object
-from app.reports import apply_status_report
 from app.status import STATUSES, normalise_status
 from app.webhooks import store as webhook_store
 from app.webhooks.delivery import request_redelivery
@@ -21,8 +22,8 @@ _MAX_BATCH = 500
 
 @bp.get("/<execution_id>")
 def get_execution(execution_id: str):
-    row = records.fetch_execution(execution_id)
-    body = records.status_view(row)
+    row = store.fetch_execution(execution_id)
+    body = status_view(row)
     if row["has_webhook"]:
         body["webhook"], body["webhook_events"] = webhook_store.view(execution_id)
     return body
@@ -51,9 +52,9 @@ def list_executions():
         "parent_execution_id": request.args.get("parent_execution_id"),
         "session_id": request.args.get("session_id"),
     }
-    rows, total = records.list_executions(filters, limit, offset)
+    rows, total = store.list_executions(filters, limit, offset)
     return {
-        "executions": [records.status_view(row) for row in rows],
+        "executions": [status_view(row) for row in rows],
         "total": total, "limit": limit, "offset": offset,
         "has_more": offset + len(rows) < total,
     }
@@ -67,9 +68,9 @@ def batch_status():
                            {"field": "execution_ids"})
     if len(ids) > _MAX_BATCH:
         raise InvalidField(f"at most {_MAX_BATCH} ids per request", {"field": "execution_ids"})
-    found = records.fetch_many(ids)
+    found = store.fetch_many(ids)
     return {
-        execution_id: records.status_view(found[execution_id]) if execution_id in found
+        execution_id: status_view(found[execution_id]) if execution_id in found
         else {"execution_id": execution_id, "status": "not_found"}
         for execution_id in ids
     }
@@ -79,13 +80,13 @@ def batch_status():
 def cancel(execution_id: str):
     reason = read_json_object(required=False).get("reason")
     cancel_execution(execution_id, str(reason)[:500] if reason else None)
-    return records.status_view(records.fetch_execution(execution_id))
+    return status_view(store.fetch_execution(execution_id))
 
 
 @bp.post("/<execution_id>/status")
 def report_status(execution_id: str):
     apply_status_report(execution_id, read_json_object())
-    return records.status_view(records.fetch_execution(execution_id))
+    return status_view(store.fetch_execution(execution_id))
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:

@@ -4,9 +4,9 @@ import orjson
 from flask import Blueprint, Response
 from sqlalchemy import select
 
-from app import records
 from app.credentials import run_credentials
 from app.errors import NotFound
+from app.executions import store
 from app.extensions import db
 from app.keystore import root_did, rotate_agent_key, signing_key
 from app.models import DidKey, ExecutionCredential
@@ -77,7 +77,7 @@ def rotate_node_key(node_id: str):
 
 @bp.get("/executions/<execution_id>/credential")
 def get_execution_credential(execution_id: str):
-    records.fetch_execution(execution_id)  # 404 for an unknown execution
+    store.fetch_execution(execution_id)  # 404 for an unknown execution
     row = db.session.scalars(select(ExecutionCredential).where(
         ExecutionCredential.execution_id == execution_id)).first()
     if row is None:

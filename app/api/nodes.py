@@ -2,18 +2,16 @@
 
 from flask import Blueprint, request
 
-from app import circuits
+from app.broker.names import queue_for
 from app.extensions import db, get_config
 from app.jsonio import read_json_object
 from app.keystore import root_did
 from app.models import AgentNode
 from app.models.types import isoformat, utcnow
-from app.registry import (
-    mark_offline,
-    node_to_dict,
-    record_heartbeat,
-    register_node,
-)
+from app.nodes import circuits
+from app.nodes.health import mark_offline, record_heartbeat
+from app.nodes.registration import register_node
+from app.nodes.views import node_view
 
 bp = Blueprint("nodes", __name__, url_prefix="/api/v1/nodes")
 
@@ -28,7 +26,7 @@ def create_node():
         "message": "Node registered successfully",
         "node_id": node.id,
         "resolved_base_url": node.base_url,
-        "queue": f"agent.{node.id}",
+        "queue": queue_for(node.id),
         "heartbeat_interval": config.heartbeat_interval,
         "namespace": config.namespace,
         "identity_package": {**node.identity, "agentfield_server_id": root_did()},
@@ -56,7 +54,7 @@ def shutdown(node_id: str):
 @bp.get("")
 def list_nodes():
     wanted = request.args.get("health_status")
-    nodes = [node_to_dict(node) for node in db.session.scalars(
+    nodes = [node_view(node) for node in db.session.scalars(
         db.select(AgentNode).order_by(AgentNode.id))]
     if wanted:
         nodes = [node for node in nodes if node["health_status"] == wanted]
@@ -70,5 +68,5 @@ def get_node(node_id: str):
     node = db.session.get(AgentNode, node_id)
     if node is None:
         raise AgentNotFound(f"node '{node_id}' is not registered", {"node_id": node_id})
-    return {**node_to_dict(node), "limits": (node.node_metadata or {}).get("limits", {}),
+    return {**node_view(node), "limits": (node.node_metadata or {}).get("limits", {}),
             "circuit": circuits.describe(node_id)}

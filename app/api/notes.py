@@ -2,8 +2,8 @@
 
 from flask import Blueprint, request
 
-from app import records
 from app.errors import InvalidField
+from app.executions import store
 from app.extensions import db
 from app.jsonio import read_json_object
 from app.models import ExecutionNote
@@ -32,7 +32,7 @@ def create_note():
     if not execution_id:
         raise InvalidField("name the execution with the X-Execution-ID header",
                            {"field": "X-Execution-ID"})
-    records.fetch_execution(execution_id)  # 404 for an unknown execution
+    store.fetch_execution(execution_id)  # 404 for an unknown execution
     note = ExecutionNote(execution_id=execution_id, message=message.strip(), tags=tags)
     db.session.add(note)
     db.session.commit()
@@ -41,7 +41,7 @@ def create_note():
 
 @bp.get("/<execution_id>/notes")
 def list_notes(execution_id: str):
-    records.fetch_execution(execution_id)
+    store.fetch_execution(execution_id)
     wanted = {t.strip().lower() for t in request.args.get("tags", "").split(",") if t.strip()}
     notes = db.session.scalars(
         db.select(ExecutionNote).where(ExecutionNote.execution_id == execution_id)

@@ -2,7 +2,7 @@
 
 from flask import Blueprint
 
-from app.cancellation import cancel_run
+from app.executions.cancellation import cancel_run
 from app.jsonio import read_json_object
 
 bp = Blueprint("runs", __name__, url_prefix="/api/v1/runs")

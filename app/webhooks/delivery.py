@@ -8,44 +8,27 @@ from datetime import timedelta
 import orjson
 import requests
 
-from app import records
 from app.errors import ExecutionNotFinished, WebhookDeliveryInProgress, WebhookNotRegistered
+from app.executions import store
+from app.executions.views import webhook_payload
 from app.extensions import get_config, get_redis
-from app.models.types import as_utc, isoformat, utcnow
-from app.status import SUCCEEDED, TERMINAL
-from app.webhooks import store
+from app.models.types import as_utc, utcnow
+from app.status import TERMINAL
+from app.webhooks import store as webhooks
 from app.webhooks.signing import signature_headers
 from app.webhooks.trigger import enqueue_delivery
 from app.webhooks.validation import UnsafeDestination, check_destination
 
 log = logging.getLogger(__name__)
 
-EVENTS = {"succeeded": "execution.completed", "failed": "execution.failed",
-          "cancelled": "execution.cancelled", "timeout": "execution.timeout"}
 USER_AGENT = "AgentField-Webhook/1.0"
 RESPONSE_EXCERPT = 1024  # bytes of the receiver's answer kept with the attempt
 _session = requests.Session()
 
 
 def build_payload(row: dict) -> bytes:
-    """The body announcing an execution's end (AgentField's fields, in its order)."""
-    payload = {
-        "event": EVENTS.get(row["status"], "execution.failed"),
-        "execution_id": row["execution_id"],
-        "workflow_id": row["run_id"],
-        "status": row["status"],
-        "target": f"{row['agent_node_id']}.{row['reasoner_id']}",
-        "type": row["type"],
-    }
-    if row["duration_ms"] is not None:
-        payload["duration_ms"] = row["duration_ms"]
-    if row["status"] == SUCCEEDED:
-        if row["result_payload"] is not None:
-            payload["result"] = row["result_payload"]
-    elif row["error_message"] is not None:
-        payload["error_message"] = row["error_message"]
-    payload["timestamp"] = isoformat(row["completed_at"] or utcnow())
-    return orjson.dumps(payload)
+    """The webhook body of a finished execution, as the bytes that get signed."""
+    return orjson.dumps(webhook_payload(row))
 
 
 def retry_delay(attempts_made: int, base: float, cap: float) -> float:
@@ -61,20 +44,20 @@ def deliver(execution_id: str) -> tuple[str, float | None]:
     to do, "not_due" (with the seconds left) when the task came before the due time.
     """
     config = get_config()
-    row = store.claim(execution_id, lease_seconds=config.webhook_timeout + 30)
+    row = webhooks.claim(execution_id, lease_seconds=config.webhook_timeout + 30)
     if row is None:
         return _not_claimed(execution_id)
     if row["payload"] is None:
-        row["payload"] = build_payload(records.fetch_execution(execution_id)).decode()
-        store.fix_payload(execution_id, row["payload"])
+        row["payload"] = build_payload(store.fetch_execution(execution_id)).decode()
+        webhooks.fix_payload(execution_id, row["payload"])
     attempt = _attempt(row, config)
     made = row["attempt_count"] + 1
     delay = None
     if not attempt["delivered"] and made < config.webhook_max_attempts:
         delay = retry_delay(made, config.webhook_retry_base, config.webhook_retry_cap)
     next_at = utcnow() + timedelta(seconds=delay) if delay is not None else None
-    state = store.record_attempt(row, attempt, next_at)
-    if state == store.FAILED:
+    state = webhooks.record_attempt(row, attempt, next_at)
+    if state == webhooks.FAILED:
         log.warning("webhook for %s failed after %d attempts: %s", execution_id, made,
                     attempt.get("error_message"))
     return state, delay
@@ -82,8 +65,8 @@ def deliver(execution_id: str) -> tuple[str, float | None]:
 
 def _not_claimed(execution_id: str) -> tuple[str, float | None]:
     """A task that came early (a sweep at start-up) waits for the due time; others stop."""
-    row = store.fetch(execution_id)
-    if row is None or row["state"] != store.PENDING or row["next_attempt_at"] is None:
+    row = webhooks.fetch(execution_id)
+    if row is None or row["state"] != webhooks.PENDING or row["next_attempt_at"] is None:
         return "skipped", None
     wait = (as_utc(row["next_attempt_at"]) - utcnow()).total_seconds()
     return ("not_due", wait) if wait > 0 else ("skipped", None)
@@ -96,7 +79,7 @@ def _attempt(row: dict, config) -> dict:
                "Content-Type": "application/json", "User-Agent": USER_AGENT,
                "X-AgentField-Event": event, "X-AgentField-Delivery": row["delivery_id"],
                "X-AgentField-Attempt": str(row["attempt_count"] + 1),
-               **signature_headers(store.open_secret(row), int(time.time()), body)}
+               **signature_headers(webhooks.open_secret(row), int(time.time()), body)}
     outcome = {"event_type": event, "http_status": None, "error_message": None,
                "response_body": None, "delivered": False}
     started = time.monotonic()
@@ -127,7 +110,7 @@ def request_redelivery(execution_id: str) -> dict:
         ExecutionNotFound, WebhookNotRegistered, ExecutionNotFinished,
         WebhookDeliveryInProgress.
     """
-    execution = records.fetch_execution(execution_id)
+    execution = store.fetch_execution(execution_id)
     if not execution["has_webhook"]:
         raise WebhookNotRegistered(f"execution '{execution_id}' has no webhook",
                                    {"execution_id": execution_id})
@@ -135,7 +118,7 @@ def request_redelivery(execution_id: str) -> dict:
         raise ExecutionNotFinished(
             f"execution '{execution_id}' is still {execution['status']}; its webhook is "
             "sent when it ends", {"execution_id": execution_id, "status": execution["status"]})
-    row = store.reset_for_redelivery(execution_id)
+    row = webhooks.reset_for_redelivery(execution_id)
     if row is None:
         raise WebhookDeliveryInProgress(
             f"the webhook of '{execution_id}' is being delivered right now; try again "
@@ -156,7 +139,7 @@ def sweep(slack_seconds: float | None) -> list[str]:
         due_before = utcnow() + timedelta(days=365)
     else:
         due_before = utcnow() - timedelta(seconds=slack_seconds)
-    ids = store.stalled(due_before)
+    ids = webhooks.stalled(due_before)
     if ids:
         pipe = get_redis().pipeline(transaction=False)
         for execution_id in ids:

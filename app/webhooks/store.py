@@ -2,21 +2,19 @@
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, exists, insert, or_, select, update
+from sqlalchemy import and_, delete, insert, or_, select, update
 
-from app import records
-from app.extensions import get_engine
+from app.executions import store as executions_store
+from app.extensions import connection, get_engine
 from app.ids import new_id
 from app.keystore import secret_box
 from app.models import ExecutionWebhook, ExecutionWebhookEvent
 from app.models.types import isoformat, utcnow
-from app.status import TERMINAL
 from app.webhooks.validation import WebhookRequest
 
 webhooks = ExecutionWebhook.__table__
 events = ExecutionWebhookEvent.__table__
 _w = webhooks.c
-_TERMINAL = sorted(TERMINAL)
 PENDING, DELIVERING, DELIVERED, FAILED = "pending", "delivering", "delivered", "failed"
 
 
@@ -24,7 +22,7 @@ def register(execution_id: str, request: WebhookRequest) -> None:
     """Store the webhook (its secret sealed) before the execution row exists."""
     sealed = secret_box().seal(request.secret.encode()) if request.secret else None
     now = utcnow()
-    with records.connection() as conn:
+    with connection() as conn:
         conn.execute(insert(webhooks).values(
             execution_id=execution_id, url=request.url, sealed_secret=sealed,
             headers=request.headers or None, state=PENDING, delivery_id=new_id("whd"),
@@ -33,14 +31,12 @@ def register(execution_id: str, request: WebhookRequest) -> None:
 
 def discard(execution_id: str) -> None:
     """Drop a webhook registered for an execution that was never created (a replay)."""
-    with records.connection() as conn:
+    with connection() as conn:
         conn.execute(delete(webhooks).where(_w.execution_id == execution_id))
 
 
 def _execution_finished():
-    executions = records.executions
-    return exists().where(executions.c.execution_id == _w.execution_id,
-                          executions.c.status.in_(_TERMINAL))
+    return executions_store.is_finished(_w.execution_id)
 
 
 def _takeable(due_before: datetime, now: datetime):
@@ -65,13 +61,13 @@ def claim(execution_id: str, lease_seconds: float) -> dict | None:
                 updated_at=now)
         .returning(*webhooks.c)
     )
-    with records.connection() as conn:
+    with connection() as conn:
         row = conn.execute(statement).mappings().first()
     return dict(row) if row else None
 
 
 def fix_payload(execution_id: str, payload: str) -> None:
-    with records.connection() as conn:
+    with connection() as conn:
         conn.execute(update(webhooks).where(_w.execution_id == execution_id,
                                             _w.payload.is_(None)).values(payload=payload))
 
@@ -120,13 +116,13 @@ def reset_for_redelivery(execution_id: str) -> dict | None:
                 updated_at=now)
         .returning(*webhooks.c)
     )
-    with records.connection() as conn:
+    with connection() as conn:
         row = conn.execute(statement).mappings().first()
     return dict(row) if row else None
 
 
 def fetch(execution_id: str) -> dict | None:
-    with records.connection() as conn:
+    with connection() as conn:
         row = conn.execute(select(webhooks).where(_w.execution_id == execution_id)
                            ).mappings().first()
     return dict(row) if row else None
@@ -137,7 +133,7 @@ def stalled(due_before: datetime, limit: int = 500) -> list[str]:
     or stuck in ``delivering`` with an expired lease (its worker died)."""
     now = utcnow()
     statement = select(_w.execution_id).where(_takeable(due_before, now)).limit(limit)
-    with records.connection() as conn:
+    with connection() as conn:
         return list(conn.execute(statement).scalars())
 
 
@@ -146,7 +142,7 @@ def view(execution_id: str) -> tuple[dict | None, list[dict]]:
     row = fetch(execution_id)
     if row is None:
         return None, []
-    with records.connection() as conn:
+    with connection() as conn:
         attempts = conn.execute(select(events).where(events.c.execution_id == execution_id)
                                 .order_by(events.c.id)).mappings().all()
     summary = {

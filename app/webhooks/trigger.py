@@ -2,8 +2,8 @@
 
 import uuid
 
-from tasks.publish import task_envelope
-from tasks.routing import CONTROL_QUEUE, DELIVER_WEBHOOK_TASK
+from app.broker.envelope import task_envelope
+from app.broker.names import CONTROL_QUEUE, DELIVER_WEBHOOK_TASK
 
 
 def delivery_message(execution_id: str) -> bytes:

@@ -5,7 +5,7 @@ import time
 import pytest
 import requests
 
-from app.circuits import CLOSED_CACHE_SECONDS
+from app.nodes.circuits import CLOSED_CACHE_SECONDS
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from app import create_app
-from app.recovery import reap_expired_leases, reconcile_queued
+from app.executions.recovery import reap_expired_leases, reconcile_queued
 from config import Config
 from tests.conftest import DATABASE_URL, NAMESPACE, REDIS_URL
 

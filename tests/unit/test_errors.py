@@ -6,7 +6,7 @@ import pytest
 
 import agent_sdk.errors as sdk_errors
 from app import errors as api_errors  # noqa: F401  (registers the API leaves)
-from app import reports  # noqa: F401
+from app.executions import lifecycle  # noqa: F401  (ExecutionAlreadyFinished)
 from config import Config, ConfigError, ControlPlaneError
 from config.settings import normalise_database_url
 

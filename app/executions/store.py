@@ -1,14 +1,19 @@
-"""Execution rows: single-statement inserts and updates, reads, and their JSON shapes."""
+"""The executions table: the only module that reads or writes it.
 
-from contextlib import contextmanager
+Hot-path statements are single autocommitted round trips, built once. Everything
+else that needs execution rows (recovery, idempotency, credentials, webhooks) asks
+here rather than building its own query.
+"""
+
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, exists, func, insert, select, true, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from app.errors import ExecutionNotFound
-from app.extensions import get_engine
-from app.models import Execution
-from app.models.types import isoformat, utcnow
+from app.extensions import connection, get_engine
+from app.models import Execution, ExecutionCredential
+from app.models.types import utcnow
 from app.status import QUEUED, RUNNING, TERMINAL
 
 executions = Execution.__table__
@@ -42,16 +47,6 @@ _FINISH = (
                _c.input_payload, _c.parent_execution_id, _c.agent_node_id, _c.reasoner_id,
                _c.has_webhook)
 )
-
-
-@contextmanager
-def connection(conn=None):
-    """Use the given connection, or borrow one from the autocommit engine."""
-    if conn is not None:
-        yield conn
-        return
-    with get_engine().connect() as borrowed:
-        yield borrowed
 
 
 def insert_execution(values: dict) -> None:
@@ -124,6 +119,7 @@ def fetch_execution(execution_id: str, conn=None) -> dict:
 
 
 def fetch_many(execution_ids: list[str]) -> dict[str, dict]:
+    """Return the rows of the ids that exist, by id."""
     with get_engine().connect() as conn:
         rows = conn.execute(
             select(executions).where(executions.c.execution_id.in_(execution_ids))
@@ -145,65 +141,114 @@ def list_executions(filters: dict, limit: int, offset: int) -> tuple[list[dict],
     return [dict(row) for row in rows], total
 
 
-def status_view(row: dict) -> dict:
-    """Render a row as ``GET /api/v1/executions/{id}`` answers it."""
-    return {
-        "execution_id": row["execution_id"],
-        "run_id": row["run_id"],
-        "workflow_id": row["run_id"],
-        "parent_execution_id": row["parent_execution_id"],
-        "node_id": row["agent_node_id"],
-        "agent_node_id": row["agent_node_id"],
-        "reasoner_id": row["reasoner_id"],
-        "target": f"{row['agent_node_id']}.{row['reasoner_id']}",
-        "type": row["type"],
-        "status": row["status"],
-        "input": row["input_payload"],
-        "result": row["result_payload"],
-        "error": row["error_message"],
-        "error_type": row["error_type"],
-        "session_id": row["session_id"],
-        "actor_id": row["actor_id"],
-        "attempt": row["attempt"],
-        "attempts": row.get("attempt_log") or [],
-        "created_at": isoformat(row["created_at"]),
-        "started_at": isoformat(row["started_at"]),
-        "completed_at": isoformat(row["completed_at"]),
-        "duration_ms": row["duration_ms"],
-        "webhook_registered": bool(row.get("has_webhook")),
-    }
+def set_duration(execution_id: str, duration_ms: int) -> dict | None:
+    """Fill in the duration of a row whose report gave none; return the row."""
+    return update_execution(execution_id, true(), {"duration_ms": duration_ms})
 
 
-def sync_view(row: dict) -> dict:
-    """Render a row as the sync execute endpoint answers it (AgentField's shape)."""
-    body = {
-        "execution_id": row["execution_id"],
-        "run_id": row["run_id"],
-        "status": row["status"],
-        "result": row["result_payload"],
-        "duration_ms": row["duration_ms"],
-        "finished_at": isoformat(row["completed_at"]),
-    }
-    if row["error_message"] is not None:
-        body["error_message"] = row["error_message"]
-        body["error_type"] = row["error_type"]
-    if row.get("has_webhook"):
-        body["webhook_registered"] = True
-    return body
+def active_ids_of_run(run_id: str) -> list[str]:
+    """Ids of the run's executions that have not ended."""
+    with connection() as conn:
+        return list(conn.execute(select(_c.execution_id).where(
+            _c.run_id == run_id, _NOT_TERMINAL)).scalars())
 
 
-def accepted_view(row: dict) -> dict:
-    """Render a row as the async execute endpoint answers it (202)."""
-    created = isoformat(row["created_at"])
-    return {
-        "execution_id": row["execution_id"],
-        "run_id": row["run_id"],
-        "workflow_id": row["run_id"],
-        "status": row["status"],
-        "target": f"{row['agent_node_id']}.{row['reasoner_id']}",
-        "type": row["type"],
-        "created_at": created,
-        "enqueued_at": created,
-        "webhook_registered": bool(row.get("has_webhook")),
-        **({"webhook_error": row["webhook_error"]} if row.get("webhook_error") else {}),
-    }
+def queued_before(cutoff: datetime, limit: int) -> list[dict]:
+    """Executions still queued that were created before ``cutoff``."""
+    return _select(limit, _c.status == QUEUED, _c.created_at < cutoff)
+
+
+def running_since_before(cutoff: datetime, limit: int) -> list[dict]:
+    """Executions running that started before ``cutoff``."""
+    return _select(limit, _c.status == RUNNING, _c.started_at < cutoff)
+
+
+def _select(limit: int, *conditions) -> list[dict]:
+    with connection() as conn:
+        return [dict(r) for r in conn.execute(
+            select(executions).where(*conditions).limit(limit)).mappings()]
+
+
+def requeue(execution_id: str) -> bool:
+    """Move a running execution back to queued (its worker vanished)."""
+    with connection() as conn:
+        return bool(conn.execute(update(executions).where(
+            _c.execution_id == execution_id, _c.status == RUNNING,
+        ).values(status=QUEUED, updated_at=utcnow())).rowcount)
+
+
+def node_of(execution_id: str, conn=None) -> str | None:
+    """The node an execution ran on, or None when there is no such execution."""
+    with connection(conn) as active:
+        return active.execute(select(_c.agent_node_id)
+                              .where(_c.execution_id == execution_id)).scalar()
+
+
+def is_finished(execution_id_column):
+    """A SQL condition: the execution named by ``execution_id_column`` has ended."""
+    return exists().where(_c.execution_id == execution_id_column,
+                          _c.status.in_(sorted(TERMINAL)))
+
+
+# -- idempotency keys ------------------------------------------------------------------
+
+_KEYED_INSERTS = {
+    name: dialect.insert(executions)
+    .on_conflict_do_nothing(index_elements=["idempotency_key"],
+                            index_where=_c.idempotency_key.isnot(None))
+    .returning(_c.execution_id)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+
+
+def insert_keyed(row: dict, released_before: datetime) -> tuple[bool, dict | None]:
+    """Insert a row that carries an idempotency key: ``(True, None)`` when it is new.
+
+    A key last used before ``released_before`` is released first. When the key is
+    taken, returns ``(False, the row holding it)``, or ``(False, None)`` if that row
+    released it meanwhile (the caller tries again).
+    """
+    key = row["idempotency_key"]
+    with connection() as conn:
+        conn.execute(update(executions)
+                     .where(_c.idempotency_key == key, _c.created_at < released_before)
+                     .values(idempotency_key=None))
+        if conn.execute(_KEYED_INSERTS[conn.dialect.name], row).first() is not None:
+            return True, None
+        original = conn.execute(executions.select().where(
+            _c.idempotency_key == key)).mappings().first()
+    return False, dict(original) if original is not None else None
+
+
+# -- credentials -------------------------------------------------------------------------
+
+credentials = ExecutionCredential.__table__
+
+
+def finished_without_credential(created_after: datetime, completed_before: datetime,
+                                limit: int, conn) -> list[str]:
+    """Ids of ended executions that have no credential yet (the ``created_at`` index
+    keeps this from scanning the whole table)."""
+    query = (
+        select(_c.execution_id)
+        .select_from(executions.outerjoin(
+            credentials, credentials.c.execution_id == _c.execution_id))
+        .where(credentials.c.execution_id.is_(None), _c.created_at > created_after,
+               _c.status.in_(sorted(TERMINAL)), _c.completed_at < completed_before)
+        .limit(limit)
+    )
+    return list(conn.execute(query).scalars())
+
+
+def credentials_of_run(run_id: str) -> list[dict]:
+    """The run's credentials with their execution's status and parent, oldest first."""
+    query = (
+        select(credentials.c.credential_id, credentials.c.execution_id,
+               credentials.c.issuer_did, credentials.c.vc_jwt, _c.status,
+               _c.parent_execution_id)
+        .join(executions, _c.execution_id == credentials.c.execution_id)
+        .where(credentials.c.run_id == run_id)
+        .order_by(_c.created_at, _c.execution_id)
+    )
+    with get_engine().connect() as conn:
+        return [dict(row) for row in conn.execute(query).mappings()]

@@ -17,9 +17,12 @@ import orjson
 import redis
 from flask import Flask
 
-from app import records
-from app.credentials import issue_batch, issue_missing
-from app.reports import ExecutionAlreadyFinished, apply_status_report
+from app.broker.keys import Keys
+from app.credentials import issue_missing
+from app.executions import lifecycle
+from app.executions.lifecycle import ExecutionAlreadyFinished
+from app.executions.reports import apply_status_report
+from app.extensions import connection
 from config.errors import ControlPlaneError
 
 log = logging.getLogger(__name__)
@@ -29,17 +32,13 @@ BATCH = 256
 BLOCK_MS = 2000
 
 
-def stream_key(namespace: str) -> str:
-    return f"{namespace}:reports"
-
-
 class ReportConsumer:
     """Apply reports from the stream in a daemon thread until the process exits."""
 
     def __init__(self, app: Flask):
         config = app.extensions["agentfield_config"]
         self.app = app
-        self.stream = stream_key(config.namespace)
+        self.stream = Keys(config.namespace).reports
         self.name = f"{socket.gethostname()}-{os.getpid()}-{threading.get_ident()}"
         url = config.redis_url or "redis://127.0.0.1:6379/0"
         self.redis = redis.Redis.from_url(url, socket_timeout=BLOCK_MS / 1000 + 10)
@@ -93,23 +92,23 @@ class ReportConsumer:
 
     def _apply(self, entries) -> None:
         done, finished = [], []
-        with self.app.app_context(), records.connection() as conn:
+        with self.app.app_context(), connection() as conn:
             for entry_id, fields in entries:
                 if fields:
                     apply_one(fields, conn, finished)
                 done.append(entry_id)
-            issue_batch(finished, conn)
+            lifecycle.settle(finished, conn)
         pipe = self.redis.pipeline(transaction=False)
         pipe.xack(self.stream, GROUP, *done)
         pipe.xdel(self.stream, *done)
         pipe.execute()
 
 
-def apply_one(fields: dict, conn=None, finished: list | None = None) -> None:
+def apply_one(fields: dict, conn=None, batch: list | None = None) -> None:
     """Apply one stream entry; a report that cannot apply is logged, never retried."""
     execution_id = fields.get(b"execution_id", b"").decode()
     try:
-        apply_status_report(execution_id, orjson.loads(fields[b"report"]), conn, finished)
+        apply_status_report(execution_id, orjson.loads(fields[b"report"]), conn, batch)
     except ExecutionAlreadyFinished:
         pass  # a duplicate report: the first outcome stands
     except (ControlPlaneError, KeyError, orjson.JSONDecodeError) as exc:

@@ -1,27 +1,15 @@
-"""Status reports from agent workers: validate, persist, then signal the end."""
+"""Status reports from agent workers: validate one, then start or finish the execution."""
 
 from datetime import datetime
 
-from sqlalchemy import true
-
-from app import records
-from app.credentials import issue_safely
-from app.dispatch import signal_completion
 from app.errors import InvalidField, InvalidStatus
-from app.models.types import as_utc, utcnow
+from app.executions import lifecycle, store
+from app.models.types import utcnow
 from app.status import RUNNING, STATUSES, SUCCEEDED, TERMINAL, normalise_status
-from config.errors import ControlPlaneError
-
-
-class ExecutionAlreadyFinished(ControlPlaneError):
-    """Raised when a report arrives for an execution that already has an outcome."""
-
-    code = "execution_already_finished"
-    status = 409
 
 
 def apply_status_report(execution_id: str, body: dict, conn=None,
-                        finished: list | None = None) -> dict:
+                        batch: list | None = None) -> dict:
     """Record a worker's report; return the row's key columns as they now stand.
 
     Raises:
@@ -29,8 +17,8 @@ def apply_status_report(execution_id: str, body: dict, conn=None,
         ExecutionNotFound: no such execution.
         ExecutionAlreadyFinished: a terminal outcome is already recorded.
 
-    ``finished`` collects the rows that reached a terminal state (their credentials are
-    then the caller's to issue); without it they are issued here.
+    ``batch`` collects the rows that reached a terminal state (the caller then settles
+    them with ``lifecycle.settle``); without it they are settled here.
     """
     status = normalise_status(body.get("status"))
     if status is None:
@@ -39,14 +27,16 @@ def apply_status_report(execution_id: str, body: dict, conn=None,
             {"allowed": list(STATUSES)},
         )
     if status in TERMINAL:
-        return _finish(execution_id, status, body, conn, finished)
+        return lifecycle.finish(execution_id, _outcome(status, body), conn, batch,
+                                fill_duration=True)
     if status == RUNNING:
-        row = records.mark_running(execution_id, _timestamp(body, "started_at"))
-        return row or records.fetch_execution(execution_id, conn)
-    return records.fetch_execution(execution_id, conn)
+        row = lifecycle.start(execution_id, _timestamp(body, "started_at"))
+        return row or store.fetch_execution(execution_id, conn)
+    return store.fetch_execution(execution_id, conn)
 
 
-def _finish(execution_id: str, status: str, body: dict, conn, finished) -> dict:
+def _outcome(status: str, body: dict) -> dict:
+    """Turn a terminal report into the outcome ``lifecycle.finish`` records."""
     completed_at = _timestamp(body, "completed_at") or utcnow()
     values = {
         "status": status,
@@ -66,33 +56,7 @@ def _finish(execution_id: str, status: str, body: dict, conn, finished) -> dict:
     if attempts is not None and not isinstance(attempts, list):
         raise InvalidField("'attempts' must be a list", {"field": "attempts"})
     values["attempt_log"] = attempts[:50] if attempts else None
-    row = records.finish_execution(execution_id, values, conn)
-    if row is None:
-        current = records.fetch_execution(execution_id, conn)  # raises 404 when unknown
-        raise ExecutionAlreadyFinished(
-            f"execution '{execution_id}' already ended as '{current['status']}'",
-            {"execution_id": execution_id, "status": current["status"]},
-        )
-    if row["duration_ms"] is None:
-        row = _fill_duration(row)
-    signal_completion(row)
-    # After the signal, off the caller's critical path. A batch consumer passes
-    # ``finished`` and issues for the whole batch with one INSERT.
-    if finished is not None:
-        finished.append(row)
-    else:
-        issue_safely(execution_id, conn, row)
-    return row
-
-
-def _fill_duration(row: dict) -> dict:
-    start = row["started_at"] or row["created_at"]
-    end = row["completed_at"]
-    if start is None or end is None:
-        return row
-    duration = max(0, int((as_utc(end) - as_utc(start)).total_seconds() * 1000))
-    updated = records.update_execution(row["execution_id"], true(), {"duration_ms": duration})
-    return updated or row
+    return values
 
 
 def _error_text(body: dict, status: str) -> str:

@@ -10,25 +10,14 @@ import hashlib
 from datetime import timedelta
 
 import orjson
-from sqlalchemy import update
-from sqlalchemy.dialects import postgresql, sqlite
 
-from app import records
 from app.errors import InvalidField
+from app.executions import store
 from app.extensions import get_config
 from app.models.types import utcnow
 from config.errors import ControlPlaneError
 
 MAX_KEY_LENGTH = 255
-executions = records.executions
-
-_INSERTS = {
-    name: dialect.insert(executions)
-    .on_conflict_do_nothing(index_elements=["idempotency_key"],
-                            index_where=executions.c.idempotency_key.isnot(None))
-    .returning(executions.c.execution_id)
-    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
-}
 
 
 class IdempotencyKeyReused(ControlPlaneError):
@@ -61,22 +50,14 @@ def insert_or_replay(row: dict) -> dict | None:
     Raises:
         IdempotencyKeyReused: the key belongs to a different request.
     """
-    key = row["idempotency_key"]
     cutoff = utcnow() - timedelta(seconds=get_config().idempotency_ttl)
-    with records.connection() as conn:
-        conn.execute(update(executions)
-                     .where(executions.c.idempotency_key == key,
-                            executions.c.created_at < cutoff)
-                     .values(idempotency_key=None))  # an expired key is free again
-        inserted = conn.execute(_INSERTS[conn.dialect.name], row).first()
-        if inserted is not None:
-            return None
-        original = conn.execute(executions.select().where(
-            executions.c.idempotency_key == key)).mappings().first()
+    inserted, original = store.insert_keyed(row, released_before=cutoff)
+    if inserted:
+        return None
     if original is None:  # released between our two statements: try once more
         return insert_or_replay(row)
     if original["request_fingerprint"] != row["request_fingerprint"]:
         raise IdempotencyKeyReused(
             "this Idempotency-Key was used for a different request",
             {"execution_id": original["execution_id"]})
-    return dict(original)
+    return original

@@ -1,7 +1,13 @@
 """Celery settings that avoid the known Redis-broker traps (see docs/ARCHITECTURE.md)."""
 
+from app.broker.names import (
+    CONTROL_QUEUE,
+    ISSUE_MISSING_CREDENTIALS_TASK,
+    RECOVER_STUCK_TASK,
+    SWEEP_NODE_HEALTH_TASK,
+    SWEEP_WEBHOOKS_TASK,
+)
 from config import Config
-from tasks.routing import CONTROL_QUEUE
 
 
 def celery_settings(config: Config) -> dict:
@@ -34,23 +40,23 @@ def celery_settings(config: Config) -> dict:
         "worker_max_tasks_per_child": 1000,
         "beat_schedule": {
             "sweep-node-health": {
-                "task": "tasks.sweep_node_health",
+                "task": SWEEP_NODE_HEALTH_TASK,
                 "schedule": max(config.heartbeat_interval, 5.0),
                 "options": {"queue": CONTROL_QUEUE, "expires": 30},
             },
             "recover-stuck-executions": {
-                "task": "tasks.recover_stuck_executions",
+                "task": RECOVER_STUCK_TASK,
                 "schedule": 30.0,
                 "options": {"queue": CONTROL_QUEUE, "expires": 60},
             },
             "sweep-webhooks": {
-                "task": "tasks.sweep_webhooks",
+                "task": SWEEP_WEBHOOKS_TASK,
                 "schedule": config.webhook_sweep_seconds,
                 "kwargs": {"slack_seconds": config.webhook_sweep_seconds},
                 "options": {"queue": CONTROL_QUEUE, "expires": 60},
             },
             "issue-missing-credentials": {
-                "task": "tasks.issue_missing_credentials",
+                "task": ISSUE_MISSING_CREDENTIALS_TASK,
                 "schedule": 30.0,
                 "options": {"queue": CONTROL_QUEUE, "expires": 60},
             },

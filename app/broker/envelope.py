@@ -13,7 +13,7 @@ import uuid
 import orjson
 import redis
 
-from tasks.routing import EXECUTE_TASK
+from app.broker.names import EXECUTE_TASK
 
 _EMBED = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
 _ORIGIN = f"control-plane@{socket.gethostname()}"

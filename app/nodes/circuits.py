@@ -15,8 +15,9 @@ import logging
 import time
 
 from app.errors import AgentUnavailable
-from app.extensions import get_config, get_redis
-from app.registry import is_live, load_node
+from app.extensions import get_config, get_keys, get_redis
+from app.nodes.cache import load_node
+from app.nodes.health import is_live
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +34,8 @@ _seen_closed: dict[str, float] = {}
 
 
 def _keys(node_id: str) -> tuple[str, str, str]:
-    base = f"{get_config().namespace}:circuit:{node_id}"
-    return base, base + ":probe", base + ":outcomes"
+    keys = get_keys()
+    return keys.circuit(node_id), keys.circuit_probe(node_id), keys.circuit_outcomes(node_id)
 
 
 def _settings(node_id: str) -> dict:

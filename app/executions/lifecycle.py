@@ -1,0 +1,138 @@
+"""The execution lifecycle: every terminal transition goes through ``finish()``.
+
+A report, a cancel, a timeout sweep and a failed enqueue all end an execution the same
+way: one conditional UPDATE (a terminal row never changes again), then the on-finished
+hooks. Each hook may queue Redis commands in the one pipeline an end costs (wake the
+sync waiter, start the webhook, count the outcome for the circuit) and may settle
+afterwards, off the caller's critical path (issue the credential), for a whole batch
+of ends at once when the report consumer applies many.
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import redis
+from flask import Flask, current_app
+
+from app.executions import store
+from app.extensions import get_redis
+from app.models.types import as_utc
+from config.errors import ControlPlaneError
+
+log = logging.getLogger(__name__)
+
+# (pipeline, finished row) -> None, or a callback that takes the results of the
+# commands the hook queued.
+Signal = Callable[[object, dict], Callable[[list], None] | None]
+# (finished rows, connection or None) -> None; must not raise.
+Settle = Callable[[list[dict], object], None]
+
+
+class ExecutionAlreadyFinished(ControlPlaneError):
+    """Raised when an execution that already has an outcome is asked to end again."""
+
+    code = "execution_already_finished"
+    status = 409
+
+
+@dataclass(frozen=True)
+class FinishHook:
+    """Something every end of an execution triggers (see the module docstring)."""
+
+    name: str
+    signal: Signal | None = None
+    settle: Settle | None = None
+
+
+def init_lifecycle(app: Flask, hooks: list[FinishHook]) -> None:
+    """Install the app's on-finished hooks, in the order they run."""
+    app.extensions["finish_hooks"] = list(hooks)
+
+
+def finish_hooks() -> list[FinishHook]:
+    return current_app.extensions["finish_hooks"]
+
+
+def start(execution_id: str, started_at: datetime | None = None) -> dict | None:
+    """Move a queued execution to running; None if it is already past that."""
+    return store.mark_running(execution_id, started_at)
+
+
+def finish(execution_id: str, outcome: dict, conn=None, batch: list | None = None, *,
+           fill_duration: bool = False) -> dict:
+    """End an execution with ``outcome`` (status, result or error, times); return the row.
+
+    The hooks' signals go out before this returns. Their settle step runs now, or,
+    when ``batch`` is given, once for the whole batch when the caller calls
+    ``settle(batch, conn)``.
+
+    Raises:
+        ExecutionNotFound: no such execution.
+        ExecutionAlreadyFinished: it already has an outcome.
+    """
+    row = store.finish_execution(execution_id, outcome, conn)
+    if row is None:
+        current = store.fetch_execution(execution_id, conn)  # raises 404 when unknown
+        raise ExecutionAlreadyFinished(
+            f"execution '{execution_id}' already ended as '{current['status']}'",
+            {"execution_id": execution_id, "status": current["status"]},
+        )
+    if fill_duration and row["duration_ms"] is None:
+        row = _with_duration(row)
+    _signal(row)
+    if batch is not None:
+        batch.append(row)
+    else:
+        settle([row], conn)
+    return row
+
+
+def settle(rows: list[dict], conn=None) -> None:
+    """Run every hook's settle step for rows that finished (never raises)."""
+    if not rows:
+        return
+    for hook in finish_hooks():
+        if hook.settle is None:
+            continue
+        try:
+            hook.settle(rows, conn)
+        except Exception:
+            log.exception("on-finished hook %s failed for %d executions", hook.name,
+                          len(rows))
+
+
+def _signal(row: dict) -> None:
+    """Queue every hook's commands in one pipeline, send it, hand back the results."""
+    pipe = get_redis().pipeline(transaction=False)
+    callbacks = []
+    for hook in finish_hooks():
+        if hook.signal is None:
+            continue
+        first = len(pipe)
+        callback = hook.signal(pipe, row)
+        if callback is not None:
+            callbacks.append((callback, first, len(pipe)))
+    if not len(pipe):
+        return
+    try:
+        results = pipe.execute()
+    except (redis.RedisError, OSError) as exc:
+        # The row is the truth: a sync waiter re-reads it after each wait slice, and
+        # the webhook sweep finds a delivery still pending.
+        log.warning("end of %s not signalled (%s); waiters and sweeps will find it",
+                    row["execution_id"], exc)
+        return
+    for callback, first, last in callbacks:
+        callback(results[first:last])
+
+
+def _with_duration(row: dict) -> dict:
+    start_at = row["started_at"] or row["created_at"]
+    end = row["completed_at"]
+    if start_at is None or end is None:
+        return row
+    duration = max(0, int((as_utc(end) - as_utc(start_at)).total_seconds() * 1000))
+    return store.set_duration(row["execution_id"], duration) or row
+
