@@ -1,6 +1,7 @@
 # make run   - start the whole system with example agents (embedded SQLite + Redis)
 # make test  - run the test suite against real PostgreSQL, Redis and Celery workers
 # make bench - measure the execute path against raw Celery baselines
+# make lint  - ruff on the whole tree, mypy on agent_sdk (CI runs it before the tests)
 
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -19,6 +20,9 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
 
 bench: $(STAMP)
 	$(PY) bench/execute_bench.py $(BENCH_ARGS)
