@@ -1,8 +1,13 @@
-"""Config: every setting of the control plane, read once from the environment."""
+"""Config: every setting of the control plane, read once from the environment.
+
+Each setting is declared once, as a dataclass field carrying its environment variable
+and parser (``setting()``); ``Config.from_env`` is derived from those fields.
+"""
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from config.errors import ConfigError
 
@@ -10,44 +15,83 @@ from config.errors import ConfigError
 DEFAULT_SQLITE_URL = "sqlite:///agentfield.db"
 
 
+def setting(env: str, default: Any, parse: Callable[[str], Any] = str) -> Any:
+    """Declare a setting: its environment variable, its default and its parser.
+
+    An unset or empty variable means the default. ``parse`` raises ``ValueError``
+    for a value it does not accept.
+    """
+    return field(default=default, metadata={"env": env, "parse": parse})
+
+
+def normalise_database_url(url: str) -> str:
+    """Turn ``postgres://`` (Heroku, Render) into a URL for our psycopg2 driver.
+
+    SQLAlchemy 2.1 maps a bare ``postgresql://`` to psycopg 3, which we do not ship.
+    """
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix):]
+    return url
+
+
+def parse_bool(raw: str) -> bool:
+    """Read 1/0, true/false, yes/no, on/off (any case)."""
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
+
+
+def parse_log_level(raw: str) -> str:
+    """Upper-case a logging level name (``debug`` -> ``DEBUG``)."""
+    return raw.upper()
+
+
+# What a parser expects, for the error message.
+_KINDS = {int: "integer", float: "number", parse_bool: "boolean (1/0, true/false)"}
+
+
 @dataclass(frozen=True)
 class Config:
     """Hold the control plane's settings; build it with ``Config.from_env()``."""
 
-    database_url: str = DEFAULT_SQLITE_URL
-    redis_url: str | None = None
-    port: int = 8080
-    namespace: str = "af"
-    public_url: str = "http://127.0.0.1:8080"
-    sync_timeout: float = 90.0
-    sync_wait_slice: float = 5.0
-    max_run_seconds: int = 3600
-    heartbeat_interval: float = 5.0
-    node_inactive_after: float = 20.0
-    node_recover_heartbeats: int = 2
-    advertise_broker: bool = True
-    node_cache_seconds: float = 2.0
-    result_signal_ttl: int = 600
-    report_claim_idle_ms: int = 30_000
-    secret_key: str | None = None
-    credentials_enabled: bool = True
-    idempotency_ttl: int = 86_400
-    max_queued: int = 0
-    max_running: int = 0
-    circuit_enabled: bool = True
-    circuit_failure_rate: float = 0.5
-    circuit_min_calls: int = 10
-    circuit_window: int = 20
-    circuit_cooldown_seconds: float = 30.0
-    webhook_timeout: float = 10.0
-    webhook_max_attempts: int = 5
-    webhook_retry_base: float = 5.0
-    webhook_retry_cap: float = 300.0
-    webhook_sweep_seconds: float = 10.0
-    webhook_allow_private: bool = False
-    flower_basic_auth: str | None = None
-    log_level: str = "INFO"
-    extra: dict = field(default_factory=dict)
+    database_url: str = setting("DATABASE_URL", DEFAULT_SQLITE_URL, normalise_database_url)
+    redis_url: str | None = setting("REDIS_URL", None)
+    # Read by gunicorn.conf.py for its bind address; validated here with the rest.
+    port: int = setting("PORT", 8080, int)
+    namespace: str = setting("AGENTFIELD_NAMESPACE", "af")
+    sync_timeout: float = setting("AGENTFIELD_SYNC_TIMEOUT", 90.0, float)
+    sync_wait_slice: float = setting("AGENTFIELD_SYNC_WAIT_SLICE", 5.0, float)
+    max_run_seconds: int = setting("AGENTFIELD_MAX_RUN_SECONDS", 3600, int)
+    heartbeat_interval: float = setting("AGENTFIELD_HEARTBEAT_INTERVAL", 5.0, float)
+    node_inactive_after: float = setting("AGENTFIELD_NODE_INACTIVE_AFTER", 20.0, float)
+    node_recover_heartbeats: int = setting("AGENTFIELD_NODE_RECOVER_HEARTBEATS", 2, int)
+    advertise_broker: bool = setting("AGENTFIELD_ADVERTISE_BROKER", True, parse_bool)
+    node_cache_seconds: float = setting("AGENTFIELD_NODE_CACHE_SECONDS", 2.0, float)
+    result_signal_ttl: int = setting("AGENTFIELD_RESULT_SIGNAL_TTL", 600, int)
+    report_claim_idle_ms: int = setting("AGENTFIELD_REPORT_CLAIM_IDLE_MS", 30_000, int)
+    secret_key: str | None = setting("AGENTFIELD_SECRET_KEY", None)
+    credentials_enabled: bool = setting("AGENTFIELD_CREDENTIALS", True, parse_bool)
+    idempotency_ttl: int = setting("AGENTFIELD_IDEMPOTENCY_TTL", 86_400, int)
+    max_queued: int = setting("AGENTFIELD_MAX_QUEUED", 0, int)
+    max_running: int = setting("AGENTFIELD_MAX_RUNNING", 0, int)
+    circuit_enabled: bool = setting("AGENTFIELD_CIRCUIT_ENABLED", True, parse_bool)
+    circuit_failure_rate: float = setting("AGENTFIELD_CIRCUIT_FAILURE_RATE", 0.5, float)
+    circuit_min_calls: int = setting("AGENTFIELD_CIRCUIT_MIN_CALLS", 10, int)
+    circuit_window: int = setting("AGENTFIELD_CIRCUIT_WINDOW", 20, int)
+    circuit_cooldown_seconds: float = setting("AGENTFIELD_CIRCUIT_COOLDOWN_SECONDS", 30.0,
+                                              float)
+    webhook_timeout: float = setting("AGENTFIELD_WEBHOOK_TIMEOUT", 10.0, float)
+    webhook_max_attempts: int = setting("AGENTFIELD_WEBHOOK_MAX_ATTEMPTS", 5, int)
+    webhook_retry_base: float = setting("AGENTFIELD_WEBHOOK_RETRY_BASE", 5.0, float)
+    webhook_retry_cap: float = setting("AGENTFIELD_WEBHOOK_RETRY_CAP", 300.0, float)
+    webhook_sweep_seconds: float = setting("AGENTFIELD_WEBHOOK_SWEEP_SECONDS", 10.0, float)
+    webhook_allow_private: bool = setting("AGENTFIELD_WEBHOOK_ALLOW_PRIVATE", False,
+                                          parse_bool)
+    log_level: str = setting("AGENTFIELD_LOG_LEVEL", "INFO", parse_log_level)
 
     @property
     def visibility_timeout(self) -> int:
@@ -66,94 +110,18 @@ class Config:
             ConfigError: listing every variable that is set but invalid.
         """
         env = os.environ if environ is None else environ
-        reader = _Reader(env)
-        port = reader.int("PORT", 8080)
-        config = cls(
-            database_url=normalise_database_url(env.get("DATABASE_URL") or DEFAULT_SQLITE_URL),
-            redis_url=env.get("REDIS_URL") or None,
-            port=port,
-            namespace=env.get("AGENTFIELD_NAMESPACE", "af"),
-            public_url=env.get("AGENTFIELD_PUBLIC_URL")
-            or f"http://127.0.0.1:{port}",
-            sync_timeout=reader.float("AGENTFIELD_SYNC_TIMEOUT", 90.0),
-            sync_wait_slice=reader.float("AGENTFIELD_SYNC_WAIT_SLICE", 5.0),
-            max_run_seconds=reader.int("AGENTFIELD_MAX_RUN_SECONDS", 3600),
-            heartbeat_interval=reader.float("AGENTFIELD_HEARTBEAT_INTERVAL", 5.0),
-            node_inactive_after=reader.float("AGENTFIELD_NODE_INACTIVE_AFTER", 20.0),
-            node_recover_heartbeats=reader.int("AGENTFIELD_NODE_RECOVER_HEARTBEATS", 2),
-            advertise_broker=reader.bool("AGENTFIELD_ADVERTISE_BROKER", True),
-            node_cache_seconds=reader.float("AGENTFIELD_NODE_CACHE_SECONDS", 2.0),
-            report_claim_idle_ms=reader.int("AGENTFIELD_REPORT_CLAIM_IDLE_MS", 30_000),
-            secret_key=env.get("AGENTFIELD_SECRET_KEY") or None,
-            credentials_enabled=reader.bool("AGENTFIELD_CREDENTIALS", True),
-            idempotency_ttl=reader.int("AGENTFIELD_IDEMPOTENCY_TTL", 86_400),
-            max_queued=reader.int("AGENTFIELD_MAX_QUEUED", 0),
-            max_running=reader.int("AGENTFIELD_MAX_RUNNING", 0),
-            circuit_enabled=reader.bool("AGENTFIELD_CIRCUIT_ENABLED", True),
-            circuit_failure_rate=reader.float("AGENTFIELD_CIRCUIT_FAILURE_RATE", 0.5),
-            circuit_min_calls=reader.int("AGENTFIELD_CIRCUIT_MIN_CALLS", 10),
-            circuit_window=reader.int("AGENTFIELD_CIRCUIT_WINDOW", 20),
-            circuit_cooldown_seconds=reader.float("AGENTFIELD_CIRCUIT_COOLDOWN_SECONDS", 30.0),
-            webhook_timeout=reader.float("AGENTFIELD_WEBHOOK_TIMEOUT", 10.0),
-            webhook_max_attempts=reader.int("AGENTFIELD_WEBHOOK_MAX_ATTEMPTS", 5),
-            webhook_retry_base=reader.float("AGENTFIELD_WEBHOOK_RETRY_BASE", 5.0),
-            webhook_retry_cap=reader.float("AGENTFIELD_WEBHOOK_RETRY_CAP", 300.0),
-            webhook_sweep_seconds=reader.float("AGENTFIELD_WEBHOOK_SWEEP_SECONDS", 10.0),
-            webhook_allow_private=reader.bool("AGENTFIELD_WEBHOOK_ALLOW_PRIVATE", False),
-            flower_basic_auth=env.get("FLOWER_BASIC_AUTH") or None,
-            log_level=env.get("AGENTFIELD_LOG_LEVEL", "INFO").upper(),
-        )
-        reader.raise_if_invalid()
-        return config
-
-
-def normalise_database_url(url: str) -> str:
-    """Turn ``postgres://`` (Heroku, Render) into a URL for our psycopg2 driver.
-
-    SQLAlchemy 2.1 maps a bare ``postgresql://`` to psycopg 3, which we do not ship.
-    """
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg2://" + url[len(prefix):]
-    return url
-
-
-class _Reader:
-    """Parse typed values from the environment, collecting every problem."""
-
-    def __init__(self, env: Mapping[str, str]):
-        self.env = env
-        self.problems: list[str] = []
-
-    def _parse(self, name, default, parse, kind):
-        raw = self.env.get(name)
-        if raw is None or raw == "":
-            return default
-        try:
-            return parse(raw)
-        except ValueError:
-            self.problems.append(f"{name}={raw!r} is not a valid {kind}")
-            return default
-
-    def int(self, name: str, default: int) -> int:
-        return self._parse(name, default, int, "integer")
-
-    def float(self, name: str, default: float) -> float:
-        return self._parse(name, default, float, "number")
-
-    def bool(self, name: str, default: bool) -> bool:
-        return self._parse(name, default, _parse_bool, "boolean (1/0, true/false)")
-
-    def raise_if_invalid(self) -> None:
-        if self.problems:
-            raise ConfigError("invalid settings: " + "; ".join(self.problems),
-                              {"problems": self.problems})
-
-
-def _parse_bool(raw: str) -> bool:
-    value = raw.strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(raw)
+        values: dict[str, Any] = {}
+        problems: list[str] = []
+        for spec in fields(cls):
+            name, parse = spec.metadata["env"], spec.metadata["parse"]
+            raw = env.get(name)
+            if raw is None or raw == "":
+                continue
+            try:
+                values[spec.name] = parse(raw)
+            except ValueError:
+                problems.append(f"{name}={raw!r} is not a valid {_KINDS.get(parse, 'value')}")
+        if problems:
+            raise ConfigError("invalid settings: " + "; ".join(problems),
+                              {"problems": problems})
+        return cls(**values)

@@ -1,7 +1,16 @@
 """Fixtures: real PostgreSQL, Redis, a gunicorn control plane and Celery agent workers.
 
-Services come from TEST_DATABASE_URL and TEST_REDIS_URL. An unreachable service
-skips the suite locally but fails it when CI is set (a skip is not a pass there).
+Two chains share one migrated database (flaskr's shape):
+
+    migrated_database -> config -> app -> client     in-process, no agents
+    migrated_database -> stack -> api                gunicorn, control worker, agents
+
+``redis_db`` is a Redis database of its own, flushed before and after each test (the
+stack's database cannot be: its processes keep queues and the report stream there).
+
+Services come from TEST_DATABASE_URL, TEST_REDIS_URL and TEST_FLUSHED_REDIS_URL. An
+unreachable service skips the suite locally but fails it when CI is set (a skip is not a
+pass there).
 """
 
 import os
@@ -21,7 +30,32 @@ ROOT = Path(__file__).resolve().parent.parent
 DATABASE_URL = os.environ.get("TEST_DATABASE_URL",
                               "postgresql://postgres@127.0.0.1:5432/agentfield_test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Flushed around each test that asks for it (as tests/memory/conftest.py does db 14).
+FLUSHED_REDIS_URL = os.environ.get("TEST_FLUSHED_REDIS_URL", "redis://127.0.0.1:6379/14")
 NAMESPACE = "aftest"
+# The control plane's settings in the tests, for the stack's processes and in-process apps.
+SETTINGS = {
+    "DATABASE_URL": DATABASE_URL,
+    "REDIS_URL": REDIS_URL,
+    "AGENTFIELD_NAMESPACE": NAMESPACE,
+    "AGENTFIELD_HEARTBEAT_INTERVAL": "1",
+    "AGENTFIELD_NODE_INACTIVE_AFTER": "3",
+    "AGENTFIELD_SYNC_TIMEOUT": "30",
+    "AGENTFIELD_SYNC_WAIT_SLICE": "2",
+    "AGENTFIELD_NODE_CACHE_SECONDS": "0.5",
+    "AGENTFIELD_REPORT_CLAIM_IDLE_MS": "1000",
+    "AGENTFIELD_IDEMPOTENCY_TTL": "4",
+    # Webhook receivers in the tests listen on loopback; retries are quick.
+    "AGENTFIELD_WEBHOOK_ALLOW_PRIVATE": "1",
+    "AGENTFIELD_WEBHOOK_RETRY_BASE": "0.2",
+    "AGENTFIELD_WEBHOOK_RETRY_CAP": "1",
+    "AGENTFIELD_WEBHOOK_MAX_ATTEMPTS": "4",
+    "AGENTFIELD_WEBHOOK_TIMEOUT": "3",
+    # Tests fail executions on purpose; only nodes that ask for a tighter
+    # breaker (limits.circuit_*) trip on failures.
+    "AGENTFIELD_CIRCUIT_FAILURE_RATE": "1.0",
+    "AGENTFIELD_CIRCUIT_MIN_CALLS": "20",
+}
 
 
 def _unavailable(what: str, exc: Exception):
@@ -67,29 +101,10 @@ class Stack:
         self.env = {
             **os.environ,
             "PYTHONPATH": str(ROOT),
-            "DATABASE_URL": DATABASE_URL,
-            "REDIS_URL": REDIS_URL,
+            **SETTINGS,
             "PORT": str(self.port),
-            "AGENTFIELD_NAMESPACE": NAMESPACE,
             "AGENTFIELD_SERVER": self.url,
-            "AGENTFIELD_HEARTBEAT_INTERVAL": "1",
-            "AGENTFIELD_NODE_INACTIVE_AFTER": "3",
-            "AGENTFIELD_SYNC_TIMEOUT": "30",
-            "AGENTFIELD_SYNC_WAIT_SLICE": "2",
-            "AGENTFIELD_NODE_CACHE_SECONDS": "0.5",
-            "AGENTFIELD_REPORT_CLAIM_IDLE_MS": "1000",
-            "AGENTFIELD_IDEMPOTENCY_TTL": "4",
-            "AGENTFIELD_CANCEL_GRACE": "1",
-            # Webhook receivers in the tests listen on loopback; retries are quick.
-            "AGENTFIELD_WEBHOOK_ALLOW_PRIVATE": "1",
-            "AGENTFIELD_WEBHOOK_RETRY_BASE": "0.2",
-            "AGENTFIELD_WEBHOOK_RETRY_CAP": "1",
-            "AGENTFIELD_WEBHOOK_MAX_ATTEMPTS": "4",
-            "AGENTFIELD_WEBHOOK_TIMEOUT": "3",
-            # Tests fail executions on purpose; only nodes that ask for a tighter
-            # breaker (limits.circuit_*) trip on failures.
-            "AGENTFIELD_CIRCUIT_FAILURE_RATE": "1.0",
-            "AGENTFIELD_CIRCUIT_MIN_CALLS": "20",
+            "AGENTFIELD_CANCEL_GRACE": "1",  # read by the agents
             "TEST_COUNTER_REDIS_URL": REDIS_URL,
             "WEB_CONCURRENCY": "2",
         }
@@ -173,13 +188,63 @@ def redis_client():
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory, redis_client):
-    """Migrate a fresh database, start gunicorn and the agents; stop them at the end."""
+def migrated_database() -> str:
+    """The test database, emptied and migrated (``flask db upgrade``) once per session."""
     _ensure_database(DATABASE_URL)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **SETTINGS}
+    subprocess.run([sys.executable, "-m", "flask", "--app", "app:create_app", "db", "upgrade"],
+                   cwd=ROOT, env=env, check=True, capture_output=True)
+    return DATABASE_URL
+
+
+@pytest.fixture
+def config(migrated_database):
+    """The settings the stack runs with, for an in-process app on the same services."""
+    from config import Config
+
+    return Config.from_env(SETTINGS)
+
+
+@pytest.fixture
+def app(config):
+    """The control plane as a Flask app in this process (no gunicorn, no agents)."""
+    from app import create_app
+    from app.extensions import db
+
+    app = create_app(config)
+    yield app
+    with app.app_context():  # give the connections back now, not at garbage collection
+        db.engine.dispose()
+    app.extensions["autocommit_engine"].dispose()
+    app.extensions["redis"].close()
+    app.extensions["redis_blocking"].close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def redis_db():
+    """A Redis database of the test's own, flushed before and after it."""
+    client = redis.Redis.from_url(FLUSHED_REDIS_URL)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        client.close()
+        _unavailable("Redis", exc)
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory, redis_client, migrated_database):
+    """Start gunicorn, the control worker and the agents; stop them at the end."""
     redis_client.flushdb()
     stack = Stack(tmp_path_factory.mktemp("stack-logs"))
-    subprocess.run([sys.executable, "-m", "flask", "--app", "app:create_app", "db", "upgrade"],
-                   cwd=ROOT, env=stack.env, check=True, capture_output=True)
     stack.start("web", [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
                         "app:create_app()"])
     stack.wait_until(lambda: requests.get(stack.url + "/api/v1/health", timeout=2).ok,

@@ -123,13 +123,11 @@ def _verify(path, *extra):
                           timeout=60)
 
 
-def test_the_sweep_issues_a_credential_a_crash_left_out(api, stack):
+def test_the_sweep_issues_a_credential_a_crash_left_out(api, stack, app):
     import psycopg2
 
-    from app import create_app
     from app.credentials import issue_missing
-    from config import Config
-    from tests.conftest import DATABASE_URL, NAMESPACE, REDIS_URL
+    from tests.conftest import DATABASE_URL
 
     body = api.execute("sentiment-agent.analyze", {"text": "fine"}).json()
     _credential(api, stack, body["execution_id"])
@@ -138,8 +136,6 @@ def test_the_sweep_issues_a_credential_a_crash_left_out(api, stack):
         cur.execute("DELETE FROM execution_credentials WHERE execution_id = %s",
                     (body["execution_id"],))
     conn.close()
-    app = create_app(Config.from_env({"DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL,
-                                      "AGENTFIELD_NAMESPACE": NAMESPACE}))
 
     with app.app_context():
         issued = issue_missing(older_than_seconds=0)

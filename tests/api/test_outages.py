@@ -1,31 +1,31 @@
 """When Redis (the broker) is down: health says so, and nothing is silently lost."""
 
+from dataclasses import replace
+
 import psycopg2
 import pytest
 
 from app import create_app
-from config import Config
-from tests.conftest import DATABASE_URL, REDIS_URL, count_executions
+from tests.conftest import DATABASE_URL, count_executions
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 
 
 @pytest.fixture
-def broker_down_client(stack):
-    app = create_app(Config.from_env({"DATABASE_URL": DATABASE_URL, "REDIS_URL": DEAD_REDIS}))
-    return app.test_client()
+def broker_down_client(config):
+    return create_app(replace(config, redis_url=DEAD_REDIS)).test_client()
 
 
 @pytest.fixture
-def broker_lost_after_admission_client(stack):
+def broker_lost_after_admission_client(config):
     # Without the circuit check, admission does not touch Redis: the first Redis call
     # is the publish after the insert, as when the broker dies in between.
-    app = create_app(Config.from_env({"DATABASE_URL": DATABASE_URL, "REDIS_URL": DEAD_REDIS,
-                                      "AGENTFIELD_CIRCUIT_ENABLED": "0"}))
+    app = create_app(replace(config, redis_url=DEAD_REDIS, circuit_enabled=False))
     return app.test_client()
 
 
-def test_a_broker_down_at_admission_is_503_and_writes_nothing(broker_down_client):
+def test_a_broker_down_at_admission_is_503_and_writes_nothing(stack, broker_down_client):
+    # The stack has registered echo-agent, so the request reaches admission.
     before = count_executions()
     response = broker_down_client.post("/api/v1/execute/async/echo-agent.noop",
                                        json={"input": {"value": 1}})
@@ -35,10 +35,9 @@ def test_a_broker_down_at_admission_is_503_and_writes_nothing(broker_down_client
     assert count_executions() == before
 
 
-def test_a_database_down_is_503_with_retry_after(stack):
-    app = create_app(Config.from_env({
-        "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/nowhere",
-        "REDIS_URL": REDIS_URL}))
+def test_a_database_down_is_503_with_retry_after(config):
+    app = create_app(replace(
+        config, database_url="postgresql+psycopg2://postgres@127.0.0.1:1/nowhere"))
     response = app.test_client().post("/api/v1/execute/async/echo-agent.noop",
                                       json={"input": {"value": 1}})
     assert response.status_code == 503 and response.headers["Retry-After"] == "5"

@@ -6,16 +6,12 @@ import uuid
 
 import pytest
 
-from app import create_app
 from app.executions.recovery import reap_expired_leases, reconcile_queued
-from config import Config
-from tests.conftest import DATABASE_URL, NAMESPACE, REDIS_URL
+from tests.conftest import NAMESPACE
 
 
 @pytest.fixture
-def control_plane(stack):
-    app = create_app(Config.from_env({"DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL,
-                                      "AGENTFIELD_NAMESPACE": NAMESPACE}))
+def control_plane(app):
     with app.app_context():
         yield app
 

@@ -25,35 +25,31 @@ CASES = [
 ]
 
 
-class SqliteClient:
-    """The same calls against an in-process app on a fresh SQLite file."""
+class AppClient:
+    """The calls against an in-process app, answered as (status, JSON body)."""
 
-    def __init__(self, path):
-        self.app = create_app(Config.from_env({"DATABASE_URL": f"sqlite:///{path}",
-                                               "REDIS_URL": REDIS_URL}))
-        with self.app.app_context():
-            upgrade()
-        self.client = self.app.test_client()
+    def __init__(self, app):
+        self.client = app.test_client()
 
     def post(self, path, json, headers):
         response = self.client.post(path, json=json, headers=headers)
         return response.status_code, response.get_json()
 
 
-class LiveClient:
-    def __init__(self, api):
-        self.api = api
-
-    def post(self, path, json, headers):
-        response = self.api.post(path, json=json, headers=headers)
-        return response.status_code, (response.json() if response.content else None)
+def _sqlite_app(path):
+    """The app on a fresh SQLite file, migrated (the embedded default's database)."""
+    app = create_app(Config.from_env({"DATABASE_URL": f"sqlite:///{path}",
+                                      "REDIS_URL": REDIS_URL}))
+    with app.app_context():
+        upgrade()
+    return app
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
 def client(request, tmp_path):
     if request.param == "sqlite":
-        return SqliteClient(tmp_path / "vectors.db")
-    return LiveClient(request.getfixturevalue("api"))
+        return AppClient(_sqlite_app(tmp_path / "vectors.db"))
+    return AppClient(request.getfixturevalue("app"))
 
 
 def _load(client, headers):

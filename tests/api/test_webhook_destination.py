@@ -1,21 +1,20 @@
 """The destination is checked again before every attempt: DNS can change after
 registration (or the setting can), and nothing is sent to a private address."""
 
+from dataclasses import replace
+
 import psycopg2
 import pytest
 
 from app import create_app
 from app.webhooks.delivery import deliver
-from config import Config
-from tests.conftest import DATABASE_URL, NAMESPACE, REDIS_URL
+from tests.conftest import DATABASE_URL
 from tests.webhook_receiver import Receiver
 
 
 @pytest.fixture
-def strict_control_plane(stack):
-    app = create_app(Config.from_env({"DATABASE_URL": DATABASE_URL, "REDIS_URL": REDIS_URL,
-                                      "AGENTFIELD_NAMESPACE": NAMESPACE,
-                                      "AGENTFIELD_WEBHOOK_ALLOW_PRIVATE": "0"}))
+def strict_control_plane(config):
+    app = create_app(replace(config, webhook_allow_private=False))
     with app.app_context():
         yield app
 
