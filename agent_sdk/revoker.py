@@ -87,17 +87,3 @@ def _stop(execution_id: str, entry: dict, grace: float) -> None:
         return
     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(entry["thread"]),
                                                ctypes.py_object(ExecutionRevoked))
-
-
-_revoker: Revoker | None = None
-
-
-def install(revoker: Revoker | None) -> None:
-    global _revoker
-    _revoker = revoker
-
-
-def current() -> Revoker | None:
-    return _revoker
-
-
