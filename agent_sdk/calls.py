@@ -117,7 +117,8 @@ class Caller:
         deadline = time.monotonic() + self.timeout
         delay = 0.1
         while time.monotonic() < deadline:
-            body = self._client.get(f"/api/v1/executions/{execution_id}").json()
+            body: dict[str, Any] = self._client.get(
+                f"/api/v1/executions/{execution_id}").json()
             if body["status"] in protocol.TERMINAL_STATUSES:
                 body.setdefault("error_message", body.get("error"))
                 return body

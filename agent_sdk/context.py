@@ -52,9 +52,10 @@ class ExecutionContext:
     def from_message(cls, message: dict[str, Any],
                      cancel_probe: CancelProbe | None = None) -> "ExecutionContext":
         """Read the context from an execution message (KeyError if a required id is missing)."""
+        ids: dict[str, Any] = {name: message[name] for name in MESSAGE_REQUIRED}
+        ids.update((name, message.get(name)) for name in MESSAGE_OPTIONAL_IDS)
         return cls(
-            **{name: message[name] for name in MESSAGE_REQUIRED},
-            **{name: message.get(name) for name in MESSAGE_OPTIONAL_IDS},
+            **ids,
             extra=message.get("context") or {},
             cancel_probe=cancel_probe,
         )

@@ -3,7 +3,7 @@
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
 
@@ -110,7 +110,7 @@ def _input_model(fn: Callable, name: str) -> type[BaseModel]:
     except (NameError, TypeError, ValueError) as exc:
         raise InvalidSignature(f"cannot read the signature of {name}(): {exc}") from exc
     fields: dict[str, Any] = {}
-    extra = "forbid"
+    extra: Literal["allow", "forbid"] = "forbid"
     for param in signature.parameters.values():
         if param.kind is param.VAR_KEYWORD:
             extra = "allow"
@@ -123,7 +123,7 @@ def _input_model(fn: Callable, name: str) -> type[BaseModel]:
         fields[param.name] = (annotation, default)
     config = ConfigDict(extra=extra, arbitrary_types_allowed=True)
     try:
-        model = create_model(f"{name}_input", __config__=config, **fields)
+        model: type[BaseModel] = create_model(f"{name}_input", __config__=config, **fields)
         model.model_json_schema()
     except Exception as exc:  # pydantic reports unsupported hints in several ways
         raise InvalidSignature(f"{name}(): cannot build an input schema: {exc}") from exc

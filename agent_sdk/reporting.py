@@ -15,6 +15,7 @@ import orjson
 import redis
 
 from agent_sdk import protocol
+from agent_sdk.client import ControlPlaneClient
 from agent_sdk.lease import DONE, LeaseManager
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,8 @@ log = logging.getLogger(__name__)
 class ReportSink:
     """Append status reports to the stream; fall back to HTTP when Redis refuses."""
 
-    def __init__(self, leases: LeaseManager, client, namespace: str, via: str = "stream"):
+    def __init__(self, leases: LeaseManager, client: ControlPlaneClient, namespace: str,
+                 via: str = "stream") -> None:
         self.leases = leases
         self.http = client
         self.stream = protocol.reports_stream(namespace)
@@ -34,10 +36,10 @@ class ReportSink:
         if self.via == "http":
             self._post(execution_id, report)
             return
-        fields = {"execution_id": execution_id, "report": orjson.dumps(report)}
         try:
             pipe = self.leases.client.pipeline(transaction=True)
-            pipe.xadd(self.stream, fields)
+            pipe.xadd(self.stream, {"execution_id": execution_id,
+                                    "report": orjson.dumps(report)})
             pipe.set(self.leases.key(execution_id), DONE, ex=self.leases.done_ttl)
             pipe.execute()
         except redis.RedisError as exc:
