@@ -18,7 +18,7 @@ from agent_sdk.executor import Executor
 from agent_sdk.memory import MemoryClient
 from agent_sdk.middleware import Middleware, default_middleware, parse_options
 from agent_sdk.presence import Presence
-from agent_sdk.protocol import DEFAULT_NAMESPACE, queue_name
+from agent_sdk.protocol import DEFAULT_NAMESPACE
 from agent_sdk.registry import Registry, build_registration
 from agent_sdk.settings import DEFAULT_BROKER, AgentSettings
 from agent_sdk.worker import build_celery, celery_settings, on_worker_signals, worker_argv
@@ -159,20 +159,7 @@ class Agent:
 
     def registration_body(self) -> dict:
         """The body of ``POST /api/v1/nodes/register`` (AgentField's shape)."""
-        return {
-            "id": self.node_id,
-            "team_id": "default",
-            "version": self.version,
-            "instance_id": self.instance_id,
-            "deployment_type": "celery",
-            "lifecycle_status": "starting",
-            "reasoners": [r.to_wire() for r in self.registry.of_kind("reasoner")],
-            "skills": [r.to_wire() for r in self.registry.of_kind("skill")],
-            "communication_config": {"protocols": ["celery"],
-                                     "heartbeat_interval": f"{self._heartbeat_interval or 5}s"},
-            "metadata": {"deployment": {"platform": "python", "queue": queue_name(self.node_id)}},
-            **({"limits": self.limits} if self.limits else {}),
-        }
+        return self._presence.body(self.registry, self.limits, self._heartbeat_interval)
 
     def register(self, wait: float = 60.0) -> dict:
         """Register with the control plane, retrying while it is unreachable.

@@ -8,6 +8,8 @@ from typing import Any
 
 from agent_sdk.client import ControlPlaneClient
 from agent_sdk.errors import ControlPlaneResponseError, ControlPlaneUnavailable
+from agent_sdk.protocol import queue_name
+from agent_sdk.registry import Registry
 
 log = logging.getLogger("agent_sdk")
 
@@ -22,6 +24,24 @@ class Presence:
         self.version = version
         self.instance_id = instance_id
         self._stop = threading.Event()
+
+    def body(self, registry: Registry, limits: dict[str, Any],
+             heartbeat_interval: float | None) -> dict[str, Any]:
+        """Return the body of ``POST /api/v1/nodes/register`` (AgentField's shape)."""
+        return {
+            "id": self.node_id,
+            "team_id": "default",
+            "version": self.version,
+            "instance_id": self.instance_id,
+            "deployment_type": "celery",
+            "lifecycle_status": "starting",
+            "reasoners": [r.to_wire() for r in registry.of_kind("reasoner")],
+            "skills": [r.to_wire() for r in registry.of_kind("skill")],
+            "communication_config": {"protocols": ["celery"],
+                                     "heartbeat_interval": f"{heartbeat_interval or 5}s"},
+            "metadata": {"deployment": {"platform": "python", "queue": queue_name(self.node_id)}},
+            **({"limits": limits} if limits else {}),
+        }
 
     def register(self, body: dict[str, Any], wait: float) -> dict[str, Any]:
         """Post the registration, retrying while the control plane is unreachable or 5xx.
