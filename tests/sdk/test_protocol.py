@@ -41,9 +41,20 @@ def test_the_agent_serves_the_execute_task_on_its_queue():
     agent = Agent("proto-agent", agentfield_server="http://127.0.0.1:9",
                   broker_url="redis://127.0.0.1:6379/0")
 
-    assert protocol.EXECUTE_TASK in agent.celery.tasks
     assert agent.celery.conf.task_default_queue == "agent.proto-agent"
     assert agent.registration_body()["metadata"]["deployment"]["queue"] == "agent.proto-agent"
+
+
+def test_the_agents_celery_app_registers_the_execute_task():
+    # In a process of its own: finalizing a Celery app here would also pick up the
+    # shared tasks of every other test's agent (a duplicate-name warning).
+    code = ("from agent_sdk import Agent; "
+            "app = Agent('proto-agent', 'http://127.0.0.1:9', broker_url='redis://x'); "
+            "print(sorted(t for t in app.celery.tasks if not t.startswith('celery.')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+
+    assert result.stdout.strip() == repr([protocol.EXECUTE_TASK])
 
 
 def test_leases_use_the_protocols_keys():
