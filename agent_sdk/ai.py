@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -15,8 +14,9 @@ from typing import Any
 import requests
 from pydantic import BaseModel, ValidationError
 
-OPENAI_BASE_URL = "https://api.openai.com/v1"
-DEFAULT_MODEL = "gpt-4o-mini"
+from agent_sdk.settings import DEFAULT_MODEL, OPENAI_BASE_URL, AgentSettings
+
+__all__ = ["DEFAULT_MODEL", "OPENAI_BASE_URL", "AIClient", "AIError"]
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)\s*```", re.DOTALL)
 
 
@@ -34,12 +34,14 @@ class AIClient:
 
     def __init__(self, base_url: str | None = None, api_key: str | None = None,
                  model: str | None = None, timeout: float = 60.0,
-                 environ: Mapping[str, str] | None = None) -> None:
-        env = os.environ if environ is None else environ
-        self.base_url = (base_url or env.get("AGENTFIELD_AI_BASE_URL")
-                         or env.get("OPENAI_BASE_URL") or OPENAI_BASE_URL).rstrip("/")
-        self.api_key = api_key or env.get("AGENTFIELD_AI_API_KEY") or env.get("OPENAI_API_KEY")
-        self.model = model or env.get("AGENTFIELD_AI_MODEL") or DEFAULT_MODEL
+                 environ: Mapping[str, str] | None = None,
+                 settings: AgentSettings | None = None) -> None:
+        # ``environ`` (tests) wins over ``settings``; neither: the process environment.
+        if environ is not None or settings is None:
+            settings = AgentSettings.from_env(environ)
+        self.base_url = (base_url or settings.ai_base_url).rstrip("/")
+        self.api_key = api_key or settings.ai_api_key
+        self.model = model or settings.ai_model
         self.timeout = timeout
         self.session = requests.Session()
 

@@ -3,6 +3,7 @@
 import logging
 import threading
 import time
+from typing import Any
 
 import requests
 
@@ -52,10 +53,10 @@ class ControlPlaneClient:
             return response
         raise _response_error(response)
 
-    def post(self, path: str, body: dict | None = None, **kwargs) -> requests.Response:
+    def post(self, path: str, body: dict | None = None, **kwargs: Any) -> requests.Response:
         return self.request("POST", path, body, **kwargs)
 
-    def get(self, path: str, **kwargs) -> requests.Response:
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
         return self.request("GET", path, **kwargs)
 
     def post_with_retry(self, path: str, body: dict, deadline_s: float = 300.0,

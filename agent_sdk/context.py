@@ -1,7 +1,14 @@
 """The context of the execution a function is running in (ids, session, actor)."""
 
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any
+
+from agent_sdk.protocol import MESSAGE_OPTIONAL_IDS, MESSAGE_REQUIRED
+
+# Asks the broker whether an execution was cancelled (execution id -> cancelled?).
+CancelProbe = Callable[[str], bool]
 
 
 @dataclass(frozen=True)
@@ -17,11 +24,13 @@ class ExecutionContext:
     session_id: str | None = None
     actor_id: str | None = None
     extra: dict = field(default_factory=dict)
+    # Set by the executor that runs the execution; None outside a worker.
+    cancel_probe: CancelProbe | None = field(default=None, compare=False, repr=False)
 
     @property
     def cancelled(self) -> bool:
         """True once the control plane has cancelled this execution (checks Redis)."""
-        return bool(_cancel_probe and _cancel_probe(self.execution_id))
+        return bool(self.cancel_probe and self.cancel_probe(self.execution_id))
 
     def child_headers(self) -> dict[str, str]:
         """Headers that make a call from this execution its child in the same run."""
@@ -40,28 +49,16 @@ class ExecutionContext:
         return headers
 
     @classmethod
-    def from_message(cls, message: dict) -> "ExecutionContext":
+    def from_message(cls, message: dict[str, Any],
+                     cancel_probe: CancelProbe | None = None) -> "ExecutionContext":
+        """Read the context from an execution message (KeyError if a required id is missing)."""
+        ids: dict[str, Any] = {name: message[name] for name in MESSAGE_REQUIRED}
+        ids.update((name, message.get(name)) for name in MESSAGE_OPTIONAL_IDS)
         return cls(
-            execution_id=message["execution_id"],
-            run_id=message["run_id"],
-            node_id=message["node_id"],
-            function=message["function"],
-            workflow_id=message.get("workflow_id"),
-            parent_execution_id=message.get("parent_execution_id"),
-            session_id=message.get("session_id"),
-            actor_id=message.get("actor_id"),
+            **ids,
             extra=message.get("context") or {},
+            cancel_probe=cancel_probe,
         )
-
-
-# Set by the Agent once it can reach the broker: execution id -> cancelled?
-_cancel_probe = None
-
-
-def set_cancel_probe(probe) -> None:
-    """Install the function ``ExecutionContext.cancelled`` asks."""
-    global _cancel_probe
-    _cancel_probe = probe
 
 
 current_context: ContextVar[ExecutionContext | None] = ContextVar(

@@ -7,6 +7,16 @@ class AgentSDKError(Exception):
     code = "agent_sdk_error"
 
 
+class InvalidSettings(AgentSDKError, ValueError):
+    """Raised when an environment variable of the SDK holds a value it cannot parse."""
+
+    code = "invalid_settings"
+
+    def __init__(self, message: str, problems: list[str] | None = None):
+        super().__init__(message)
+        self.problems = problems or []
+
+
 class DuplicateRegistration(AgentSDKError):
     """Raised when two functions are registered under one name."""
 

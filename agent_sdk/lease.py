@@ -12,9 +12,11 @@ import uuid
 
 import redis
 
+from agent_sdk import protocol
+
 log = logging.getLogger(__name__)
 
-DONE = b"done"
+DONE = protocol.LEASE_DONE
 _RENEW = """
 if redis.call('get', KEYS[1]) == ARGV[1] then
   return redis.call('pexpire', KEYS[1], ARGV[2])
@@ -39,10 +41,10 @@ class LeaseManager:
         self._renewer: threading.Thread | None = None
 
     def key(self, execution_id: str) -> str:
-        return f"{self.namespace}:lease:{execution_id}"
+        return protocol.lease_key(self.namespace, execution_id)
 
     def cancel_key(self, execution_id: str) -> str:
-        return f"{self.namespace}:cancel:{execution_id}"
+        return protocol.cancel_key(self.namespace, execution_id)
 
     def is_cancelled(self, execution_id: str) -> bool:
         """Tell whether the control plane cancelled the execution."""
@@ -64,7 +66,7 @@ class LeaseManager:
         taken, cancelled = pipe.execute()
         if taken and cancelled:
             self.client.set(key, DONE, ex=self.done_ttl)  # a queued execution never starts
-            return "cancelled"
+            return protocol.CANCELLED
         if taken:
             with self._lock:
                 self._held.add(execution_id)
@@ -73,7 +75,7 @@ class LeaseManager:
         holder = self.client.get(key)
         if holder is None:  # expired between SET and GET: try once more
             return self.acquire(execution_id)
-        return "done" if holder == DONE else "running"
+        return "done" if holder == DONE else protocol.RUNNING
 
     def finish(self, execution_id: str) -> None:
         """Mark the execution done, so any redelivery of its message is dropped."""

@@ -36,7 +36,7 @@ SCOPES = ("workflow", "session", "actor", "global")
 SCOPE_HEADERS = {"workflow": "X-Workflow-ID", "session": "X-Session-ID", "actor": "X-Actor-ID"}
 
 
-def _sync_or_async(call: Callable[[], Any]):
+def _sync_or_async(call: Callable[[], Any]) -> Any:
     """Return an awaitable of call() when a loop runs in this thread, else call()'s value."""
     try:
         asyncio.get_running_loop()
@@ -63,7 +63,7 @@ class _MemoryOperations:
     control plane cannot be reached.
     """
 
-    def __init__(self, client: ControlPlaneClient):
+    def __init__(self, client: ControlPlaneClient) -> None:
         self._client = client
 
     def _target(self) -> tuple[dict, dict]:
@@ -71,7 +71,7 @@ class _MemoryOperations:
         raise NotImplementedError
 
     def _send(self, method: str, path: str, body: dict | None, finish: Callable,
-              fallback: dict[int | str, Any] | None = None):
+              fallback: dict[int | str, Any] | None = None) -> Any:
         """Make one request; ``fallback`` maps an error status or code to the value to return."""
         fields, headers = self._target()  # resolved now, in the caller's context
         client = self._client
@@ -80,7 +80,7 @@ class _MemoryOperations:
         elif fields:
             path = f"{path}?{urlencode(fields)}"
 
-        def call():
+        def call() -> Any:
             try:
                 response = client.request(method, BASE + path, body, headers=headers)
             except ControlPlaneResponseError as exc:
@@ -92,11 +92,11 @@ class _MemoryOperations:
 
         return _sync_or_async(call)
 
-    def get(self, key: str, default: Any = None):
+    def get(self, key: str, default: Any = None) -> Any:
         """Return the JSON value stored at key, or default when there is none (404)."""
         return self._send("POST", "/get", {"key": key}, _json("data"), {404: default})
 
-    def set(self, key: str, value: Any, ttl: int | None = None):
+    def set(self, key: str, value: Any, ttl: int | None = None) -> Any:
         """Store value (any JSON value) at key.
 
         Args:
@@ -108,20 +108,20 @@ class _MemoryOperations:
         """
         return self._send("POST", "/set", {"key": key, "data": value, **_ttl(ttl)}, _json())
 
-    def delete(self, key: str):
+    def delete(self, key: str) -> Any:
         """Delete the value at key (nothing happens when there is none); return None."""
         return self._send("POST", "/delete", {"key": key}, lambda response: None)
 
-    def exists(self, key: str):
+    def exists(self, key: str) -> Any:
         """Return whether a value is stored at key."""
         return self._send("POST", "/exists", {"key": key}, _json("exists"))
 
-    def list_keys(self):
+    def list_keys(self) -> Any:
         """Return the keys stored in this scope (in context: the most specific one), sorted."""
         return self._send("GET", "/list", None,
                           lambda response: [memory["key"] for memory in response.json()])
 
-    def increment(self, key: str, amount: int | float = 1, ttl: int | None = None):
+    def increment(self, key: str, amount: int | float = 1, ttl: int | None = None) -> Any:
         """Add amount to the number at key atomically (a missing key counts as 0).
 
         Returns:
@@ -132,7 +132,7 @@ class _MemoryOperations:
         body = {"key": key, "amount": amount, **_ttl(ttl)}
         return self._send("POST", "/increment", body, _json("data"))
 
-    def compare_and_set(self, key: str, expected: Any, value: Any, ttl: int | None = None):
+    def compare_and_set(self, key: str, expected: Any, value: Any, ttl: int | None = None) -> Any:
         """Store value only if the current value equals expected (None: only if absent).
 
         Returns:
@@ -142,13 +142,13 @@ class _MemoryOperations:
         return self._send("POST", "/compare-and-set", body, lambda response: True,
                           {"memory_compare_failed": False})
 
-    def set_vector(self, key: str, embedding: list[float], metadata: dict | None = None):
+    def set_vector(self, key: str, embedding: list[float], metadata: dict | None = None) -> Any:
         """Store an embedding and its metadata at key; return the stored object."""
         body = {"key": key, "embedding": list(embedding), "metadata": metadata or {}}
         return self._send("POST", "/vector/set", body, _json())
 
     def similarity_search(self, query_embedding: list[float], top_k: int = 10,
-                          filters: dict | None = None):
+                          filters: dict | None = None) -> Any:
         """Return up to top_k stored vectors nearest to query_embedding, best first.
 
         Args:
@@ -162,7 +162,7 @@ class _MemoryOperations:
                 "filters": filters or {}}
         return self._send("POST", "/vector/search", body, _json())
 
-    def delete_vector(self, key: str):
+    def delete_vector(self, key: str) -> Any:
         """Delete the vector stored at key; return None."""
         return self._send("POST", "/vector/delete", {"key": key}, lambda response: None)
 
@@ -184,7 +184,8 @@ class ScopedMemory(_MemoryOperations):
         header = SCOPE_HEADERS.get(self.scope)
         return {"scope": self.scope}, ({header: self.scope_id} if header else {})
 
-    def on_change(self, patterns: str | list[str] | None = None):
+    def on_change(self, patterns: str | list[str] | None = None
+                  ) -> Callable[[Callable], Callable]:
         """Register a handler for changes in this scope instance (see MemoryClient.on_change)."""
         return self._owner.on_change(patterns, scope=self.scope, scope_id=self.scope_id)
 

@@ -70,13 +70,14 @@ class MemoryEventListener:
 
     def add(self, subscription: Subscription) -> None:
         """Add a handler; start the thread, or widen the server-side filter if needed."""
+        thread = None
         with self._lock:
             self._subscriptions.append(subscription)
-            start = self._thread is None
-            if start:
-                self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
-        if start:
-            self._thread.start()
+            if self._thread is None:
+                thread = self._thread = threading.Thread(target=self._run, name=self.name,
+                                                         daemon=True)
+        if thread is not None:
+            thread.start()
         elif self._query() != self._query_in_use:
             self.reconnect_now()  # resumes from last_event_id with the new filter
 

@@ -3,7 +3,7 @@
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
 
@@ -35,12 +35,13 @@ class Registration:
 
     name: str
     kind: str  # "reasoner" or "skill"
-    fn: Callable
+    fn: Callable[..., Any]
     input_model: type[BaseModel]
     output_schema: dict
     tags: list[str] = field(default_factory=list)
     description: str | None = None
     policy: RunPolicy = field(default_factory=RunPolicy)
+    options: dict[str, Any] = field(default_factory=dict)  # as decorated, for middleware
 
     @property
     def is_async(self) -> bool:
@@ -84,7 +85,8 @@ class Registration:
 def build_registration(fn: Callable, kind: str, name: str | None = None,
                        tags: list[str] | None = None,
                        description: str | None = None,
-                       policy: RunPolicy | None = None) -> Registration:
+                       policy: RunPolicy | None = None,
+                       options: dict[str, Any] | None = None) -> Registration:
     """Turn a function's signature and type hints into a Registration (at import time)."""
     if not callable(fn):
         raise InvalidSignature(f"{fn!r} is not callable")
@@ -98,6 +100,7 @@ def build_registration(fn: Callable, kind: str, name: str | None = None,
         tags=list(tags or []),
         description=description or _summary(fn),
         policy=policy or RunPolicy(),
+        options=dict(options or {}),
     )
 
 
@@ -107,7 +110,7 @@ def _input_model(fn: Callable, name: str) -> type[BaseModel]:
     except (NameError, TypeError, ValueError) as exc:
         raise InvalidSignature(f"cannot read the signature of {name}(): {exc}") from exc
     fields: dict[str, Any] = {}
-    extra = "forbid"
+    extra: Literal["allow", "forbid"] = "forbid"
     for param in signature.parameters.values():
         if param.kind is param.VAR_KEYWORD:
             extra = "allow"
@@ -120,7 +123,7 @@ def _input_model(fn: Callable, name: str) -> type[BaseModel]:
         fields[param.name] = (annotation, default)
     config = ConfigDict(extra=extra, arbitrary_types_allowed=True)
     try:
-        model = create_model(f"{name}_input", __config__=config, **fields)
+        model: type[BaseModel] = create_model(f"{name}_input", __config__=config, **fields)
         model.model_json_schema()
     except Exception as exc:  # pydantic reports unsupported hints in several ways
         raise InvalidSignature(f"{name}(): cannot build an input schema: {exc}") from exc
@@ -145,7 +148,7 @@ def _summary(fn: Callable) -> str | None:
 class Registry:
     """Registrations by name; reasoners and skills share one namespace per node."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._by_name: dict[str, Registration] = {}
 
     def add(self, registration: Registration) -> None:

@@ -7,26 +7,28 @@ exactly as ``POST /api/v1/executions/{id}/status`` would.
 """
 
 import logging
+import threading
+import time
+from collections.abc import Callable
 
 import orjson
 import redis
 
+from agent_sdk import protocol
+from agent_sdk.client import ControlPlaneClient
 from agent_sdk.lease import DONE, LeaseManager
 
 log = logging.getLogger(__name__)
 
 
-def reports_stream(namespace: str) -> str:
-    return f"{namespace}:reports"
-
-
 class ReportSink:
     """Append status reports to the stream; fall back to HTTP when Redis refuses."""
 
-    def __init__(self, leases: LeaseManager, client, namespace: str, via: str = "stream"):
+    def __init__(self, leases: LeaseManager, client: ControlPlaneClient, namespace: str,
+                 via: str = "stream") -> None:
         self.leases = leases
         self.http = client
-        self.stream = reports_stream(namespace)
+        self.stream = protocol.reports_stream(namespace)
         self.via = via
 
     def finished(self, execution_id: str, report: dict) -> None:
@@ -34,10 +36,10 @@ class ReportSink:
         if self.via == "http":
             self._post(execution_id, report)
             return
-        fields = {"execution_id": execution_id, "report": orjson.dumps(report)}
         try:
             pipe = self.leases.client.pipeline(transaction=True)
-            pipe.xadd(self.stream, fields)
+            pipe.xadd(self.stream, {"execution_id": execution_id,
+                                    "report": orjson.dumps(report)})
             pipe.set(self.leases.key(execution_id), DONE, ex=self.leases.done_ttl)
             pipe.execute()
         except redis.RedisError as exc:
@@ -47,15 +49,59 @@ class ReportSink:
         self.leases.forget(execution_id)
 
     def _post(self, execution_id: str, report: dict) -> None:
-        self.http.post_with_retry(f"/api/v1/executions/{execution_id}/status", report,
+        self.http.post_with_retry(protocol.status_path(execution_id), report,
                                   ok=(409,))
         self.leases.finish(execution_id)
 
     def started(self, execution_id: str, started_at: str) -> None:
         """Tell the control plane a slow execution is running (best effort)."""
-        report = {"status": "running", "started_at": started_at}
+        report = {"status": protocol.RUNNING, "started_at": started_at}
         if self.via == "http":
-            self.http.post(f"/api/v1/executions/{execution_id}/status", report, ok=(409,))
+            self.http.post(protocol.status_path(execution_id), report, ok=(409,))
             return
         self.leases.client.xadd(self.stream, {"execution_id": execution_id,
                                               "report": orjson.dumps(report)})
+
+
+class StartedReporter:
+    """Report ``running`` only for executions still going after a short delay.
+
+    Fast functions finish first and skip the extra request; slow ones show up as
+    running within ``delay`` seconds. One thread serves the whole process.
+    """
+
+    def __init__(self, send: Callable[[str, str], object], delay: float = 0.25) -> None:
+        self._send = send
+        self.delay = delay
+        self._pending: dict[str, tuple[float, str]] = {}
+        self._wake = threading.Condition()
+        self._thread = threading.Thread(target=self._loop, name="started-reporter",
+                                        daemon=True)
+        self._thread.start()
+
+    def schedule(self, execution_id: str, started_at: str) -> None:
+        with self._wake:
+            self._pending[execution_id] = (time.monotonic() + self.delay, started_at)
+            if len(self._pending) == 1:  # later entries are never due sooner
+                self._wake.notify()
+
+    def cancel(self, execution_id: str) -> None:
+        with self._wake:
+            self._pending.pop(execution_id, None)
+
+    def _loop(self) -> None:
+        while True:
+            with self._wake:
+                now = time.monotonic()
+                due = [(k, v[1]) for k, v in self._pending.items() if v[0] <= now]
+                for key, _ in due:
+                    del self._pending[key]
+                if not due:
+                    soonest = min((v[0] for v in self._pending.values()), default=now + 60)
+                    self._wake.wait(timeout=max(0.01, soonest - now))
+                    continue
+            for execution_id, started_at in due:
+                try:
+                    self._send(execution_id, started_at)
+                except Exception as exc:  # best effort: the final report still lands
+                    log.debug("running report for %s failed: %s", execution_id, exc)

@@ -11,6 +11,9 @@ import ctypes
 import logging
 import threading
 import time
+from asyncio import AbstractEventLoop, Task
+from collections.abc import Callable
+from typing import Any
 
 from agent_sdk.errors import ExecutionRevoked
 
@@ -20,11 +23,12 @@ log = logging.getLogger(__name__)
 class Revoker:
     """Watch running executions; stop the cancelled ones that outlive the grace period."""
 
-    def __init__(self, cancelled_many, grace_seconds: float, interval: float = 1.0):
+    def __init__(self, cancelled_many: Callable[[list[str]], list[bool]], grace_seconds: float,
+                 interval: float = 1.0) -> None:
         self._cancelled_many = cancelled_many  # list of ids -> list of bools, one round trip
         self.grace = grace_seconds
         self.interval = interval
-        self._running: dict[str, dict] = {}
+        self._running: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
@@ -38,7 +42,8 @@ class Revoker:
                                                 daemon=True)
                 self._thread.start()
 
-    def attach_task(self, execution_id: str, loop, task) -> None:
+    def attach_task(self, execution_id: str, loop: AbstractEventLoop,
+                    task: "Task[Any]") -> None:
         """The execution is an asyncio task on ``loop``: revoke it by cancelling the task."""
         with self._lock:
             entry = self._running.get(execution_id)
@@ -79,7 +84,7 @@ class Revoker:
                     _stop(execution_id, entry, self.grace)
 
 
-def _stop(execution_id: str, entry: dict, grace: float) -> None:
+def _stop(execution_id: str, entry: dict[str, Any], grace: float) -> None:
     log.warning("revoking %s: cancelled and still running after %gs", execution_id, grace)
     task, loop = entry["task"], entry["loop"]
     if task is not None:
@@ -87,17 +92,3 @@ def _stop(execution_id: str, entry: dict, grace: float) -> None:
         return
     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(entry["thread"]),
                                                ctypes.py_object(ExecutionRevoked))
-
-
-_revoker: Revoker | None = None
-
-
-def install(revoker: Revoker | None) -> None:
-    global _revoker
-    _revoker = revoker
-
-
-def current() -> Revoker | None:
-    return _revoker
-
-

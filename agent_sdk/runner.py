@@ -1,164 +1,137 @@
-"""Run one execution: bind input, call the function with its context, build the report."""
+"""Run one execution: bind input, call the function through the middleware, build the report."""
 
 import asyncio
-import contextvars
 import dataclasses
 import logging
 import threading
 import time
 import traceback
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import BaseModel
 
-from agent_sdk import revoker as revocation
+from agent_sdk import protocol
 from agent_sdk.context import ExecutionContext, current_context
 from agent_sdk.errors import ExecutionRevoked
+from agent_sdk.middleware import Invocation, Middleware, default_middleware
 from agent_sdk.registry import Registration
+from agent_sdk.revoker import Revoker
 
 log = logging.getLogger(__name__)
 
+# One event loop per thread runs the async functions that thread executes: a loop
+# belongs to its thread, whichever agent or executor hands it work.
 _loops = threading.local()
+_DEFAULT = tuple(default_middleware())
 
 
 class ResultNotSerializable(TypeError):
     """Raised when a function returns something that cannot become JSON."""
 
 
-class FunctionTimedOut(Exception):
-    """Raised when a function runs past its registered ``timeout``."""
-
-
-_overtime = ThreadPoolExecutor(max_workers=32, thread_name_prefix="timed-call")
-
-
-def run_blocking(registration: Registration, data: dict, ctx: ExecutionContext) -> dict:
+def run_blocking(registration: Registration, data: dict, ctx: ExecutionContext,
+                 middleware: Sequence[Middleware] = _DEFAULT,
+                 revoker: Revoker | None = None) -> dict:
     """Run a function in this thread (async ones on this thread's own loop); return a report.
 
-    Retryable failures are retried per the registration's policy; every failed try is
-    listed in the report's ``attempts``.
+    ``revoker``, when given, may stop the function once it was cancelled and its grace
+    period ran out; the execution then ends ``cancelled``.
     """
     started, clock = _now(), time.perf_counter()
     token = current_context.set(ctx)
-    attempts: list[dict] = []
-    revoker = revocation.current()
+    invocation: Invocation | None = None
     if revoker is not None:
         revoker.watch(ctx.execution_id)
     try:
-        kwargs = registration.bind(data)
+        invocation = Invocation(registration, ctx, True, registration.bind(data))
         while True:
+            _before(middleware, invocation)
             try:
-                result = _call_blocking(registration, kwargs, ctx.execution_id)
-                return _succeeded(result, started, clock, attempts)
-            except FunctionTimedOut as exc:
-                return _report("timeout", started, clock, error=str(exc),
-                               error_type="TimeoutError", attempts=attempts or None)
+                result = _call_blocking(invocation, revoker)
             except ExecutionRevoked:
                 raise
             except Exception as exc:
-                if not _retry(registration, exc, attempts):
+                _after(middleware, invocation, exc)
+                if invocation.ending is not None:
+                    return _ended(invocation, started, clock)
+                if invocation.retry_in is None:
                     raise
-                time.sleep(_delay(registration, attempts))
+                time.sleep(invocation.retry_in)
+                continue
+            _after(middleware, invocation, None)
+            return _succeeded(result, started, clock, invocation.attempts)
     except (ExecutionRevoked, asyncio.CancelledError):
-        return _report("cancelled", started, clock, error_type="ExecutionRevoked",
+        return _report(protocol.CANCELLED, started, clock, error_type="ExecutionRevoked",
                        error="cancelled, and revoked after the grace period",
-                       attempts=attempts or None)
+                       attempts=_attempts(invocation))
     except Exception as exc:  # the function's failure is data, not a crash
-        return _failed(exc, registration, started, clock, attempts)
+        return _failed(exc, registration, started, clock, _attempts(invocation))
     finally:
         if revoker is not None:
             revoker.unwatch(ctx.execution_id)
         current_context.reset(token)
 
 
-async def run_awaitable(registration: Registration, data: dict, ctx: ExecutionContext) -> dict:
+async def run_awaitable(registration: Registration, data: dict, ctx: ExecutionContext,
+                        middleware: Sequence[Middleware] = _DEFAULT) -> dict:
     """Run a function from inside a running event loop; return a report."""
     started, clock = _now(), time.perf_counter()
     token = current_context.set(ctx)
-    attempts: list[dict] = []
+    invocation: Invocation | None = None
     try:
-        kwargs = registration.bind(data)
+        invocation = Invocation(registration, ctx, False, registration.bind(data))
         while True:
+            _before(middleware, invocation)
             try:
-                result = await _call_awaitable(registration, kwargs)
-                return _succeeded(result, started, clock, attempts)
-            except FunctionTimedOut as exc:
-                return _report("timeout", started, clock, error=str(exc),
-                               error_type="TimeoutError", attempts=attempts or None)
+                result = invocation.invoke()
+                if invocation.is_async:
+                    result = await result
             except Exception as exc:
-                if not _retry(registration, exc, attempts):
+                _after(middleware, invocation, exc)
+                if invocation.ending is not None:
+                    return _ended(invocation, started, clock)
+                if invocation.retry_in is None:
                     raise
-                await asyncio.sleep(_delay(registration, attempts))
+                await asyncio.sleep(invocation.retry_in)
+                continue
+            _after(middleware, invocation, None)
+            return _succeeded(result, started, clock, invocation.attempts)
     except Exception as exc:
-        return _failed(exc, registration, started, clock, attempts)
+        return _failed(exc, registration, started, clock, _attempts(invocation))
     finally:
         current_context.reset(token)
 
 
-def _call_blocking(registration: Registration, kwargs: dict, execution_id: str):
-    limit = registration.policy.timeout
-    if registration.is_async:
-        coro = registration.fn(**kwargs)
-        if limit is not None:
-            coro = _bounded(coro, limit, registration.name)
-        loop = _thread_loop()
-        task = loop.create_task(coro)
-        revoker = revocation.current()
-        if revoker is not None:
-            revoker.attach_task(execution_id, loop, task)
-        return loop.run_until_complete(task)
-    if limit is None:
-        return registration.fn(**kwargs)
-    # A thread cannot be stopped: past the limit it is abandoned (and logged).
-    future = _overtime.submit(contextvars.copy_context().run, registration.fn, **kwargs)
-    try:
-        return future.result(timeout=limit)
-    except FutureTimeout:
-        log.warning("%s ran past its %gs timeout; its thread is abandoned",
-                    registration.name, limit)
-        raise FunctionTimedOut(
-            f"{registration.name} exceeded its timeout of {limit:g}s") from None
+def _before(middleware: Sequence[Middleware], invocation: Invocation) -> None:
+    invocation.reset()
+    for step in middleware:
+        step.before_execute(invocation)
 
 
-async def _call_awaitable(registration: Registration, kwargs: dict):
-    limit = registration.policy.timeout
-    if registration.is_async:
-        coro = registration.fn(**kwargs)
-        return await (_bounded(coro, limit, registration.name) if limit else coro)
-    if limit is None:
-        return registration.fn(**kwargs)
-    return await _bounded(asyncio.to_thread(registration.fn, **kwargs), limit,
-                          registration.name)
+def _after(middleware: Sequence[Middleware], invocation: Invocation,
+           error: Exception | None) -> None:
+    for step in middleware:
+        step.after_execute(invocation, error)
 
 
-async def _bounded(awaitable, limit: float, name: str):
-    task = asyncio.ensure_future(awaitable)
-    done, _ = await asyncio.wait({task}, timeout=limit)
-    if task in done:
-        return task.result()
-    task.cancel()
-    raise FunctionTimedOut(f"{name} exceeded its timeout of {limit:g}s")
+def _call_blocking(invocation: Invocation, revoker: Revoker | None) -> Any:
+    value = invocation.invoke()
+    if not invocation.is_async:
+        return value
+    loop = _thread_loop()
+    task = loop.create_task(value)
+    if revoker is not None:
+        revoker.attach_task(invocation.ctx.execution_id, loop, task)
+    return loop.run_until_complete(task)
 
 
-def _retry(registration: Registration, exc: Exception, attempts: list[dict]) -> bool:
-    """Record a failed try; tell whether another one is allowed."""
-    policy = registration.policy
-    retryable = isinstance(exc, policy.retry_on) or getattr(exc, "retryable", False) is True
-    if not retryable or len(attempts) >= policy.retries:
-        return False
-    attempts.append({"attempt": len(attempts) + 1, "error_type": type(exc).__name__,
-                     "error": str(exc)[:500], "at": _now().isoformat()})
-    log.info("%s attempt %d failed (%s); retrying", registration.name, len(attempts), exc)
-    return True
+def _attempts(invocation: Invocation | None) -> list[dict] | None:
+    return (invocation.attempts if invocation is not None else None) or None
 
 
-def _delay(registration: Registration, attempts: list[dict]) -> float:
-    return registration.policy.backoff * 2 ** (len(attempts) - 1)
-
-
-def to_jsonable(value):
+def to_jsonable(value: Any) -> Any:
     """Convert pydantic models and dataclasses (deeply) into JSON-ready values."""
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
@@ -176,29 +149,31 @@ def to_jsonable(value):
         f"result of type {type(value).__name__} cannot be sent as JSON")
 
 
-def _succeeded(result, started: datetime, clock: float, attempts: list[dict]) -> dict:
+def _succeeded(result: Any, started: datetime, clock: float, attempts: list[dict]) -> dict:
     try:
         result = to_jsonable(result)
     except ResultNotSerializable as exc:
-        return _report("failed", started, clock, error=str(exc),
+        return _report(protocol.FAILED, started, clock, error=str(exc),
                        error_type="ResultNotSerializable")
-    return _report("succeeded", started, clock, result=result, attempts=attempts or None)
+    return _report(protocol.SUCCEEDED, started, clock, result=result,
+                   attempts=attempts or None)
+
+
+def _ended(invocation: Invocation, started: datetime, clock: float) -> dict:
+    return _report(started=started, clock=clock, attempts=invocation.attempts or None,
+                   **(invocation.ending or {}))
 
 
 def _failed(exc: Exception, registration: Registration, started: datetime,
-            clock: float, attempts: list[dict]) -> dict:
+            clock: float, attempts: list[dict] | None) -> dict:
     log.warning("%s failed: %s: %s", registration.name, type(exc).__name__, exc)
     detail = "".join(traceback.format_exception(exc, limit=-8))[-4000:]
-    if attempts:  # the last try counts too
-        attempts = [*attempts, {"attempt": len(attempts) + 1,
-                                "error_type": type(exc).__name__, "error": str(exc)[:500],
-                                "at": _now().isoformat()}]
-    return _report("failed", started, clock, error=str(exc) or type(exc).__name__,
+    return _report(protocol.FAILED, started, clock, error=str(exc) or type(exc).__name__,
                    error_type=type(exc).__name__, traceback=detail,
-                   problems=getattr(exc, "problems", None), attempts=attempts or None)
+                   problems=getattr(exc, "problems", None), attempts=attempts)
 
 
-def _report(status: str, started: datetime, clock: float, **fields) -> dict:
+def _report(status: str, started: datetime, clock: float, **fields: Any) -> dict:
     report = {
         "status": status,
         "started_at": started.isoformat(),
@@ -219,47 +194,3 @@ def _thread_loop() -> asyncio.AbstractEventLoop:
         loop = asyncio.new_event_loop()
         _loops.loop = loop
     return loop
-
-
-class StartedReporter:
-    """Report ``running`` only for executions still going after a short delay.
-
-    Fast functions finish first and skip the extra request; slow ones show up as
-    running within ``delay`` seconds. One thread serves the whole process.
-    """
-
-    def __init__(self, send, delay: float = 0.25):
-        self._send = send
-        self.delay = delay
-        self._pending: dict[str, tuple[float, str]] = {}
-        self._wake = threading.Condition()
-        self._thread = threading.Thread(target=self._loop, name="started-reporter",
-                                        daemon=True)
-        self._thread.start()
-
-    def schedule(self, execution_id: str, started_at: str) -> None:
-        with self._wake:
-            self._pending[execution_id] = (time.monotonic() + self.delay, started_at)
-            if len(self._pending) == 1:  # later entries are never due sooner
-                self._wake.notify()
-
-    def cancel(self, execution_id: str) -> None:
-        with self._wake:
-            self._pending.pop(execution_id, None)
-
-    def _loop(self) -> None:
-        while True:
-            with self._wake:
-                now = time.monotonic()
-                due = [(k, v[1]) for k, v in self._pending.items() if v[0] <= now]
-                for key, _ in due:
-                    del self._pending[key]
-                if not due:
-                    soonest = min((v[0] for v in self._pending.values()), default=now + 60)
-                    self._wake.wait(timeout=max(0.01, soonest - now))
-                    continue
-            for execution_id, started_at in due:
-                try:
-                    self._send(execution_id, started_at)
-                except Exception as exc:  # best effort: the final report still lands
-                    log.debug("running report for %s failed: %s", execution_id, exc)

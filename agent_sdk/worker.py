@@ -3,40 +3,40 @@
 import logging
 import os
 import socket
+from collections.abc import Callable
+from typing import Any
 
 from celery import Celery
+from celery import signals as celery_signals
+
+from agent_sdk.protocol import EXECUTE_TASK, queue_name
+from agent_sdk.settings import AgentSettings
 
 log = logging.getLogger(__name__)
 
-# The wire contract with the control plane (tasks/routing.py names the same task).
-EXECUTE_TASK = "agentfield.execute"
 
-
-def queue_name(node_id: str) -> str:
-    return f"agent.{node_id}"
-
-
-def build_celery(agent) -> Celery:
-    """Create the Celery app whose single task hands messages to ``agent``.
+def build_celery(node_id: str, handle: Callable[[dict], None],
+                 settings: Callable[[], dict[str, Any]]) -> Celery:
+    """Create the Celery app whose single task hands each message to ``handle``.
 
     The settings are a promise: they (and the broker URL, which may come from the
     control plane) are resolved only when Celery first needs its configuration, so
     ``celery = app.celery`` at import time has no side effects.
     """
-    celery = Celery(f"agent-{agent.node_id}", set_as_current=False)
-    celery.add_defaults(lambda: celery_settings(agent))
+    celery = Celery(f"agent-{node_id}", set_as_current=False)
+    celery.add_defaults(settings)
 
     @celery.task(name=EXECUTE_TASK, bind=False, ignore_result=True)
     def execute(message: dict) -> None:
-        agent.handle_message(message)
+        handle(message)
 
     return celery
 
 
-def celery_settings(agent) -> dict:
+def celery_settings(node_id: str, broker_url: str, settings: AgentSettings) -> dict[str, Any]:
     """Reliability settings shared with the control plane (see docs/ARCHITECTURE.md)."""
     return dict(
-        broker_url=agent.broker_url,
+        broker_url=broker_url,
         result_backend=None,
         task_ignore_result=True,
         task_serializer="json",
@@ -45,35 +45,50 @@ def celery_settings(agent) -> dict:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         broker_transport_options={
-            "visibility_timeout": 2 * agent.max_run_seconds,
+            "visibility_timeout": 2 * settings.max_run_seconds,
             "health_check_interval": 25,
             "socket_keepalive": True,
             "socket_timeout": 30,
         },
         broker_connection_retry_on_startup=True,
         worker_cancel_long_running_tasks_on_connection_loss=True,
-        task_default_queue=queue_name(agent.node_id),
+        task_default_queue=queue_name(node_id),
         task_create_missing_queues=True,
         # Task events feed Flower's task views but cost ~8% of a worker's CPU; queue
         # depth needs none. AGENTFIELD_TASK_EVENTS=1 turns them on.
-        worker_send_task_events=os.environ.get("AGENTFIELD_TASK_EVENTS", "0") == "1",
+        worker_send_task_events=settings.task_events,
         worker_hijack_root_logger=False,
         worker_pool="threads",
-        worker_concurrency=agent.concurrency,
+        worker_concurrency=settings.concurrency,
     )
 
 
-def worker_argv(agent) -> list[str]:
+def worker_argv(node_id: str, settings: AgentSettings) -> list[str]:
     """The ``celery worker`` arguments ``app.run()`` uses."""
-    hostname = f"{agent.node_id}@{socket.gethostname()}-{os.getpid()}"
+    hostname = f"{node_id}@{socket.gethostname()}-{os.getpid()}"
     return [
         "worker",
-        "--queues", queue_name(agent.node_id),
+        "--queues", queue_name(node_id),
         "--pool", "threads",
-        "--concurrency", str(agent.concurrency),
+        "--concurrency", str(settings.concurrency),
         "--hostname", hostname,
         "--without-gossip",
         "--without-mingle",
         # Celery logs two INFO lines per task: ~6% of a busy worker's CPU.
-        "--loglevel", os.getenv("AGENTFIELD_WORKER_LOG_LEVEL", "WARNING"),
+        "--loglevel", settings.worker_log_level,
     ]
+
+
+def on_worker_signals(celery: Celery, ready: Callable[[], None],
+                      shutdown: Callable[[], None]) -> tuple[Callable, Callable]:
+    """Call ``ready`` when a worker of ``celery`` is ready, ``shutdown`` when one stops."""
+    def on_ready(sender: Any = None, **_: Any) -> None:
+        if getattr(sender, "app", None) is celery:
+            ready()
+
+    def on_shutdown(sender: Any = None, **_: Any) -> None:
+        shutdown()
+
+    celery_signals.worker_ready.connect(on_ready, weak=False)
+    celery_signals.worker_shutdown.connect(on_shutdown, weak=False)
+    return on_ready, on_shutdown

@@ -1,0 +1,94 @@
+"""The wire contract with the control plane, stated once: names, keys, message and report.
+
+The SDK ships alone, so it owns this contract; the control plane's tests import this
+module to prove both sides agree. Stdlib only: importing it needs neither Celery nor
+pydantic.
+"""
+
+import re
+
+# -- the queue and the task -----------------------------------------------------------
+
+EXECUTE_TASK = "agentfield.execute"
+QUEUE_PREFIX = "agent."
+NODE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,127}$"
+NODE_ID_RE = re.compile(NODE_ID_PATTERN)
+
+
+def is_valid_node_id(node_id: str) -> bool:
+    """Tell whether a node id can name a queue (letters, digits, '-' and '_')."""
+    return bool(NODE_ID_RE.match(node_id or ""))
+
+
+def queue_name(node_id: str) -> str:
+    """Return the queue a node consumes: ``agent.<node_id>``."""
+    return f"{QUEUE_PREFIX}{node_id}"
+
+
+# -- execution statuses -----------------------------------------------------------------
+
+PENDING = "pending"
+QUEUED = "queued"
+RUNNING = "running"
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+CANCELLED = "cancelled"
+TIMEOUT = "timeout"
+STATUSES = (PENDING, QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED, TIMEOUT)
+TERMINAL_STATUSES = frozenset({SUCCEEDED, FAILED, CANCELLED, TIMEOUT})
+
+# -- Redis keys, all under one namespace --------------------------------------------------
+
+DEFAULT_NAMESPACE = "af"
+# A lease's value once its execution ended: any redelivery of the message is dropped.
+LEASE_DONE = b"done"
+
+
+def lease_key(namespace: str, execution_id: str) -> str:
+    """Return the key of an execution's lease: ``<ns>:lease:<execution_id>``."""
+    return f"{namespace}:lease:{execution_id}"
+
+
+def cancel_key(namespace: str, execution_id: str) -> str:
+    """Return the key whose presence cancels an execution: ``<ns>:cancel:<execution_id>``."""
+    return f"{namespace}:cancel:{execution_id}"
+
+
+def reports_stream(namespace: str) -> str:
+    """Return the stream agents append status reports to: ``<ns>:reports``."""
+    return f"{namespace}:reports"
+
+
+# -- the execution message (Celery kwargs ``{"message": {...}}``) ---------------------------
+
+MESSAGE_REQUIRED = ("execution_id", "run_id", "node_id", "function")
+# Ids that may be null; the execution context carries them.
+MESSAGE_OPTIONAL_IDS = ("workflow_id", "parent_execution_id", "session_id", "actor_id")
+MESSAGE_OPTIONAL = (*MESSAGE_OPTIONAL_IDS, "type", "input", "context")
+MESSAGE_FIELDS = (*MESSAGE_REQUIRED, *MESSAGE_OPTIONAL)
+
+# -- the status report -------------------------------------------------------------------
+
+# The statuses an agent reports: ``running`` (best effort), then one terminal status.
+REPORT_STATUSES = (RUNNING, SUCCEEDED, FAILED, CANCELLED, TIMEOUT)
+REPORT_FIELDS = ("status", "started_at", "completed_at", "duration_ms", "result", "error",
+                 "error_type", "traceback", "problems", "attempts")
+# One entry of a report's ``attempts``: a failed try that was retried (and the last one).
+ATTEMPT_FIELDS = ("attempt", "error_type", "error", "at")
+# The fields of one entry of the report stream; ``report`` is the JSON-encoded report.
+STREAM_FIELDS = ("execution_id", "report")
+
+
+def status_path(execution_id: str) -> str:
+    """Return the HTTP path a report is posted to when the stream cannot take it."""
+    return f"/api/v1/executions/{execution_id}/status"
+
+
+__all__ = [
+    "ATTEMPT_FIELDS", "CANCELLED", "DEFAULT_NAMESPACE", "EXECUTE_TASK", "FAILED",
+    "LEASE_DONE", "MESSAGE_FIELDS", "MESSAGE_OPTIONAL", "MESSAGE_OPTIONAL_IDS",
+    "MESSAGE_REQUIRED", "NODE_ID_PATTERN", "NODE_ID_RE", "PENDING", "QUEUED", "QUEUE_PREFIX",
+    "REPORT_FIELDS", "REPORT_STATUSES", "RUNNING", "STATUSES", "STREAM_FIELDS", "SUCCEEDED",
+    "TERMINAL_STATUSES", "TIMEOUT", "cancel_key", "is_valid_node_id", "lease_key",
+    "queue_name", "reports_stream", "status_path",
+]
