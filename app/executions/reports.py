@@ -27,7 +27,7 @@ def apply_status_report(execution_id: str, body: dict, conn=None,
             {"allowed": list(STATUSES)},
         )
     if status in TERMINAL:
-        return lifecycle.finish(execution_id, _outcome(status, body), conn, batch,
+        return lifecycle.finish(execution_id, outcome_of(status, body), conn, batch,
                                 fill_duration=True)
     if status == RUNNING:
         row = lifecycle.start(execution_id, _timestamp(body, "started_at"))
@@ -35,7 +35,7 @@ def apply_status_report(execution_id: str, body: dict, conn=None,
     return store.fetch_execution(execution_id, conn)
 
 
-def _outcome(status: str, body: dict) -> dict:
+def outcome_of(status: str, body: dict) -> dict:
     """Turn a terminal report into the outcome ``lifecycle.finish`` records."""
     completed_at = _timestamp(body, "completed_at") or utcnow()
     values = {
