@@ -43,13 +43,13 @@ class Executor:
         self._lock = threading.Lock()
         self._leases: LeaseManager | None = None
         self._revoker: Revoker | None = None
-        self._sink: ReportSink | None = None
-        self._started: StartedReporter | None = None
+        # Set once, under the lock; read without it on every execution afterwards.
+        self._parts: tuple[LeaseManager, ReportSink, StartedReporter] | None = None
 
     def handle(self, message: dict) -> None:
         """Run one execution delivered on the queue, unless it runs or ran elsewhere."""
         execution_id = message["execution_id"]
-        leases = self._connect()[0]
+        leases, sink, started = self._connect()
         held_elsewhere = leases.acquire(execution_id)
         if held_elsewhere == protocol.CANCELLED:
             log.info("skipping %s: cancelled before it started", execution_id)
@@ -58,19 +58,18 @@ class Executor:
             log.info("dropping redelivered %s: already %s", execution_id, held_elsewhere)
             return
         try:
-            self.finish(execution_id, self._execute(message))
+            sink.finished(execution_id, self._execute(message, started))
         except BaseException:
             leases.release(execution_id)
             raise
 
-    def _execute(self, message: dict) -> dict:
+    def _execute(self, message: dict, started: StartedReporter) -> dict:
         ctx = ExecutionContext.from_message(message, cancel_probe=self.is_cancelled)
         try:
             registration = self.registry.get(message["function"])
         except NotRegistered as exc:
             return {"status": protocol.FAILED, "error": str(exc),
                     "error_type": "NotRegistered"}
-        started = self._connect()[2]
         started.schedule(ctx.execution_id, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         try:
             return self.run(registration, message.get("input") or {}, ctx)
@@ -96,17 +95,18 @@ class Executor:
         return leases is not None and leases.is_cancelled(execution_id)
 
     def _connect(self) -> tuple[LeaseManager, ReportSink, StartedReporter]:
+        parts = self._parts
+        if parts is not None:  # the common case: no lock taken per execution
+            return parts
         with self._lock:
-            if self._leases is None:
-                self._leases = self._lease_manager()
-                self._revoker = Revoker(self._leases.cancelled_many,
-                                        self._settings.cancel_grace)
-            if self._sink is None:
-                self._sink = ReportSink(self._leases, self._client, self._namespace(),
-                                        via=self._settings.report_via)
-            if self._started is None:
-                self._started = StartedReporter(self._sink.started)
-            return self._leases, self._sink, self._started
+            if self._parts is None:
+                leases = self._lease_manager()
+                self._revoker = Revoker(leases.cancelled_many, self._settings.cancel_grace)
+                sink = ReportSink(leases, self._client, self._namespace(),
+                                  via=self._settings.report_via)
+                self._leases = leases
+                self._parts = (leases, sink, StartedReporter(sink.started))
+            return self._parts
 
     def _lease_manager(self) -> LeaseManager:
         client = redis.Redis.from_url(self._broker_url(), socket_timeout=10,
