@@ -26,7 +26,9 @@ def build_celery(node_id: str, handle: Callable[[dict], None],
     celery = Celery(f"agent-{node_id}", set_as_current=False)
     celery.add_defaults(settings)
 
-    @celery.task(name=EXECUTE_TASK, bind=False, ignore_result=True)
+    # Not shared: every agent's task has the same name, and a shared one would be added
+    # to every Celery app in the process, so one agent could run another's messages.
+    @celery.task(name=EXECUTE_TASK, bind=False, ignore_result=True, shared=False)
     def execute(message: dict) -> None:
         handle(message)
 
