@@ -41,13 +41,22 @@ def secret_box() -> SecretBox:
 def _dev_secret() -> str:
     path = Path(current_app.instance_path) / "secret_key"
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+    if not path.exists():
+        # Written whole under a temporary name, then linked into place: a process
+        # starting at the same moment sees either no file or the whole secret, never
+        # an empty one, and only the first link wins.
+        temporary = path.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}")
+        with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600),
+                       "w") as f:
             f.write(secrets.token_urlsafe(32))
-        log.warning("AGENTFIELD_SECRET_KEY is not set: generated a development secret in %s; "
-                    "set AGENTFIELD_SECRET_KEY in production", path)
-    except FileExistsError:
-        pass
+        try:
+            os.link(temporary, path)
+            log.warning("AGENTFIELD_SECRET_KEY is not set: generated a development secret "
+                        "in %s; set AGENTFIELD_SECRET_KEY in production", path)
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink()
     return path.read_text().strip()
 
 
