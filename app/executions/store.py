@@ -252,3 +252,15 @@ def credentials_of_run(run_id: str) -> list[dict]:
     )
     with get_engine().connect() as conn:
         return [dict(row) for row in conn.execute(query).mappings()]
+
+
+# -- growth: queue age and retention ---------------------------------------------------
+
+
+def queued_oldest_first(cutoff: datetime, limit: int) -> list[dict]:
+    """Executions still queued that were created before ``cutoff``, oldest first, so the
+    ones closest to their queue timeout are never starved by a large backlog."""
+    with connection() as conn:
+        return [dict(r) for r in conn.execute(
+            select(executions).where(_c.status == QUEUED, _c.created_at < cutoff)
+            .order_by(_c.created_at).limit(limit)).mappings()]
