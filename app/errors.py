@@ -186,7 +186,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(sqlalchemy.exc.OperationalError)
     def handle_database_down(error):
-        log.error("database unavailable: %s", error)
+        log.error("database unavailable: %s", error.orig)  # no statement, no parameters
         return handle_known_error(
             DatabaseUnavailable(f"the database is unavailable: {error.orig}"))
 

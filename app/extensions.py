@@ -1,5 +1,6 @@
 """Extension objects and their wiring: SQLAlchemy, Redis, Celery."""
 
+import os
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -35,6 +36,7 @@ def init_db(app: Flask, config: Config) -> None:
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     with app.app_context():
         if config.is_sqlite:
+            _create_private(db.engine.url.database)
             event.listen(db.engine, "connect", _sqlite_pragmas)
         # One statement = one round trip: no BEGIN/COMMIT pair around it. A separate
         # pool whose connections stay in autocommit: an engine derived with
@@ -51,6 +53,21 @@ def init_db(app: Flask, config: Config) -> None:
         app.extensions["autocommit_engine"] = engine
 
 
+def _create_private(path: str | None) -> None:
+    """Create the SQLite file readable by its owner only (0600), before SQLite opens it.
+
+    It holds every execution's input and result. SQLite gives the -wal and -shm files
+    the database file's mode, so they follow; an existing file is tightened as well.
+    """
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    for name in (path, path + "-wal", path + "-shm"):
+        if os.path.exists(name):
+            os.chmod(name, 0o600)
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # WAL lets readers and one writer work at once (web threads, control worker).
     cursor = dbapi_connection.cursor()
@@ -61,6 +78,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 def _engine_options(config: Config) -> dict:
     options = {
+        # A failed statement's message must not carry execution inputs and results
+        # into the logs: SQLAlchemy then shows the SQL without its parameters.
+        "hide_parameters": True,
         "json_serializer": lambda obj: orjson.dumps(obj).decode(),
         "json_deserializer": orjson.loads,
     }

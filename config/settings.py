@@ -78,6 +78,8 @@ class Config:
     idempotency_ttl: int = setting("AGENTFIELD_IDEMPOTENCY_TTL", 86_400, int)
     max_queued: int = setting("AGENTFIELD_MAX_QUEUED", 0, int)
     max_running: int = setting("AGENTFIELD_MAX_RUNNING", 0, int)
+    # A queued execution older than this ends as timeout (queue_timeout); 0: never.
+    max_queued_seconds: float = setting("AGENTFIELD_MAX_QUEUED_SECONDS", 86_400.0, float)
     circuit_enabled: bool = setting("AGENTFIELD_CIRCUIT_ENABLED", True, parse_bool)
     circuit_failure_rate: float = setting("AGENTFIELD_CIRCUIT_FAILURE_RATE", 0.5, float)
     circuit_min_calls: int = setting("AGENTFIELD_CIRCUIT_MIN_CALLS", 10, int)
@@ -91,6 +93,13 @@ class Config:
     webhook_sweep_seconds: float = setting("AGENTFIELD_WEBHOOK_SWEEP_SECONDS", 10.0, float)
     webhook_allow_private: bool = setting("AGENTFIELD_WEBHOOK_ALLOW_PRIVATE", False,
                                           parse_bool)
+    # Terminal executions (with notes, attempts, webhook rows) older than this many days
+    # are deleted by the retention job; credentials are kept for their own window, as
+    # proofs. 0: keep forever.
+    retention_days: int = setting("AGENTFIELD_RETENTION_DAYS", 30, int)
+    credential_retention_days: int = setting("AGENTFIELD_CREDENTIAL_RETENTION_DAYS", 365,
+                                             int)
+    retention_batch_size: int = setting("AGENTFIELD_RETENTION_BATCH_SIZE", 1000, int)
     log_level: str = setting("AGENTFIELD_LOG_LEVEL", "INFO", parse_log_level)
 
     @property

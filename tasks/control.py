@@ -9,12 +9,14 @@ from app.broker.names import (
     CONTROL_QUEUE,
     DELIVER_WEBHOOK_TASK,
     ISSUE_MISSING_CREDENTIALS_TASK,
+    PURGE_EXPIRED_TASK,
     RECOVER_STUCK_TASK,
     SWEEP_NODE_HEALTH_TASK,
     SWEEP_WEBHOOKS_TASK,
 )
 from app.credentials import issue_missing
 from app.executions.recovery import reap_expired_leases, reconcile_queued
+from app.executions.retention import purge_expired
 from app.extensions import get_config
 from app.nodes.health import sweep_node_health
 from app.webhooks.delivery import deliver, sweep
@@ -60,3 +62,9 @@ def deliver_webhook_task(self, execution_id: str) -> str:
 def sweep_webhooks_task(slack_seconds: float = 10.0) -> list[str]:
     """Re-send the task of deliveries that are overdue (their task was lost)."""
     return sweep(slack_seconds)
+
+
+@shared_task(name=PURGE_EXPIRED_TASK, ignore_result=True)
+def purge_expired_task() -> dict:
+    """Delete executions, credentials and retired keys past their retention window."""
+    return purge_expired()

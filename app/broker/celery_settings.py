@@ -3,6 +3,7 @@
 from app.broker.names import (
     CONTROL_QUEUE,
     ISSUE_MISSING_CREDENTIALS_TASK,
+    PURGE_EXPIRED_TASK,
     RECOVER_STUCK_TASK,
     SWEEP_NODE_HEALTH_TASK,
     SWEEP_WEBHOOKS_TASK,
@@ -59,6 +60,11 @@ def celery_settings(config: Config) -> dict:
                 "task": ISSUE_MISSING_CREDENTIALS_TASK,
                 "schedule": 30.0,
                 "options": {"queue": CONTROL_QUEUE, "expires": 60},
+            },
+            "purge-expired": {
+                "task": PURGE_EXPIRED_TASK,
+                "schedule": 3600.0,
+                "options": {"queue": CONTROL_QUEUE, "expires": 3600},
             },
         },
         "include": ["tasks.control"],

@@ -13,6 +13,7 @@ SWEEP_NODE_HEALTH_TASK = "tasks.sweep_node_health"
 RECOVER_STUCK_TASK = "tasks.recover_stuck_executions"
 SWEEP_WEBHOOKS_TASK = "tasks.sweep_webhooks"
 ISSUE_MISSING_CREDENTIALS_TASK = "tasks.issue_missing_credentials"
+PURGE_EXPIRED_TASK = "tasks.purge_expired"
 
 NODE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,127}$")
 

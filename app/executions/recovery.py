@@ -14,6 +14,7 @@ from app.executions.dispatchers import dispatcher_for
 from app.executions.lifecycle import ExecutionAlreadyFinished
 from app.extensions import get_config, get_keys, get_redis
 from app.models.types import as_utc, utcnow
+from app.nodes.limits import queued_age_limit
 from app.status import TIMEOUT
 
 log = logging.getLogger(__name__)
@@ -22,10 +23,26 @@ LEASE_GRACE_SECONDS = 120  # a live worker renews its 60 s lease every 20 s
 
 
 def reconcile_queued(older_than: float = 300, limit: int = 500) -> list[str]:
-    """Re-send the message of executions queued longer than ``older_than`` seconds."""
-    cutoff = utcnow() - timedelta(seconds=older_than)
-    rows = store.queued_before(cutoff, limit)
-    return [row["execution_id"] for row in rows if _resend(row, older_than)]
+    """Re-send the message of executions queued longer than ``older_than`` seconds.
+
+    One queued past its node's maximum queued age (``limits.max_queued_seconds``, else
+    ``AGENTFIELD_MAX_QUEUED_SECONDS``) ends as ``timeout`` instead: a node with no
+    worker would otherwise be sent the same message every interval forever. Returns
+    the ids re-sent.
+    """
+    now = utcnow()
+    rows = store.queued_oldest_first(now - timedelta(seconds=older_than), limit)
+    resent = []
+    for row in rows:
+        waited = (now - as_utc(row["created_at"])).total_seconds()
+        max_age = queued_age_limit(row["agent_node_id"])
+        if max_age and waited > max_age:
+            _time_out(row, f"queued for {waited:.1f} s, longer than the {max_age:g} s "
+                      f"node '{row['agent_node_id']}' allows; no worker took it",
+                      error_type="queue_timeout")
+        elif _resend(row, older_than):
+            resent.append(row["execution_id"])
+    return resent
 
 
 def reap_expired_leases(max_attempts: int = 3, grace: float = LEASE_GRACE_SECONDS,
@@ -69,11 +86,12 @@ def _requeue(row: dict) -> bool:
     return moved
 
 
-def _time_out(row: dict, why: str) -> bool:
+def _time_out(row: dict, why: str, error_type: str = "Timeout") -> bool:
     try:
         lifecycle.finish(row["execution_id"], {
-            "status": TIMEOUT, "error_message": f"timed out: {why}", "error_type": "Timeout",
+            "status": TIMEOUT, "error_message": f"timed out: {why}", "error_type": error_type,
             "completed_at": utcnow()})
     except ExecutionAlreadyFinished:
         return False  # it ended meanwhile
+    log.warning("%s ended as timeout (%s): %s", row["execution_id"], error_type, why)
     return True

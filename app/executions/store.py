@@ -7,7 +7,7 @@ here rather than building its own query.
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, exists, func, insert, select, true, update
+from sqlalchemy import bindparam, delete, exists, func, insert, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.errors import ExecutionNotFound
@@ -252,3 +252,55 @@ def credentials_of_run(run_id: str) -> list[dict]:
     )
     with get_engine().connect() as conn:
         return [dict(row) for row in conn.execute(query).mappings()]
+
+
+# -- growth: queue age and retention ---------------------------------------------------
+
+
+def queued_oldest_first(cutoff: datetime, limit: int) -> list[dict]:
+    """Executions still queued that were created before ``cutoff``, oldest first, so the
+    ones closest to their queue timeout are never starved by a large backlog."""
+    with connection() as conn:
+        return [dict(r) for r in conn.execute(
+            select(executions).where(_c.status == QUEUED, _c.created_at < cutoff)
+            .order_by(_c.created_at).limit(limit)).mappings()]
+
+
+def _ended_before(cutoff: datetime, batch_size: int):
+    """The ids of up to ``batch_size`` executions that ended before ``cutoff``, oldest
+    first (the ``completed_at`` index serves it)."""
+    return (select(_c.execution_id)
+            .where(_c.status.in_(sorted(TERMINAL)), _c.completed_at < cutoff)
+            .order_by(_c.completed_at).limit(batch_size))
+
+
+def delete_ended_before(cutoff: datetime, batch_size: int, children: list) -> int:
+    """Delete one batch of executions that ended before ``cutoff``, with their rows in
+    ``children`` (tables keyed by ``execution_id``); return how many executions went.
+
+    PostgreSQL does it in one statement (data-modifying CTEs); SQLite, which has none,
+    in one transaction of a statement per table.
+    """
+    with get_engine().connect() as conn:
+        if conn.dialect.name == "postgresql":
+            doomed = _ended_before(cutoff, batch_size).cte("doomed")
+            ids = select(doomed.c.execution_id)
+            statement = delete(executions).where(_c.execution_id.in_(ids)).add_cte(*[
+                delete(table).where(table.c.execution_id.in_(ids)).cte(f"gone_{table.name}")
+                for table in children])
+            return conn.execute(statement).rowcount
+        with conn.begin():
+            ids_list = list(conn.execute(_ended_before(cutoff, batch_size)).scalars())
+            for table in [*children, executions]:
+                conn.execute(delete(table).where(table.c.execution_id.in_(ids_list)))
+        return len(ids_list)
+
+
+def delete_credentials_before(cutoff: datetime, batch_size: int) -> int:
+    """Delete one batch of credentials issued before ``cutoff``; return how many."""
+    oldest = (select(credentials.c.credential_id)
+              .where(credentials.c.created_at < cutoff)
+              .order_by(credentials.c.created_at).limit(batch_size))
+    with connection() as conn:
+        return conn.execute(delete(credentials).where(
+            credentials.c.credential_id.in_(oldest.scalar_subquery()))).rowcount

@@ -50,7 +50,8 @@ class Execution(db.Model):
                                               server_default=sa.false())
     created_at = mapped_column(sa.DateTime(timezone=True), default=utcnow, index=True)
     started_at = mapped_column(sa.DateTime(timezone=True), nullable=True)
-    completed_at = mapped_column(sa.DateTime(timezone=True), nullable=True)
+    # Indexed for retention: the oldest ended executions are deleted first.
+    completed_at = mapped_column(sa.DateTime(timezone=True), nullable=True, index=True)
     duration_ms: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
     updated_at = mapped_column(sa.DateTime(timezone=True), default=utcnow)
 

@@ -36,4 +36,5 @@ class ExecutionCredential(db.Model):
     run_id: Mapped[str] = mapped_column(sa.String(128), index=True)
     issuer_did: Mapped[str] = mapped_column(sa.String(128))
     vc_jwt: Mapped[str] = mapped_column(sa.Text)
-    created_at = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    # Indexed for retention, which deletes the oldest first.
+    created_at = mapped_column(sa.DateTime(timezone=True), default=utcnow, index=True)

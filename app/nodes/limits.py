@@ -1,6 +1,6 @@
 """Per-node limits: read from a registration's ``limits``, defaulted from the config."""
 
-from app.errors import InvalidField
+from app.errors import AgentNotFound, InvalidField
 from app.extensions import get_config
 from app.nodes.cache import load_node
 
@@ -11,6 +11,7 @@ LIMITS = {
     "circuit_failure_rate": (float, 0.01, 1.0, "a number in (0, 1]"),
     "circuit_min_calls": (int, 1, None, "a positive integer"),
     "circuit_cooldown_seconds": (float, 0.1, None, "a positive number of seconds"),
+    "max_queued_seconds": (float, 1.0, None, "a number of seconds >= 1"),
 }
 
 
@@ -45,3 +46,16 @@ def queue_limit(node_id: str) -> int:
 def running_limit(node_id: str) -> int:
     """The node's running-concurrency limit, else the global default (0: none)."""
     return load_node(node_id)["limits"].get("max_running") or get_config().max_running
+
+
+def queued_age_limit(node_id: str) -> float:
+    """How long the node's executions may wait in its queue (0: forever).
+
+    The node's own limit, else ``AGENTFIELD_MAX_QUEUED_SECONDS``; a node no longer
+    registered gets the global one.
+    """
+    try:
+        own = load_node(node_id)["limits"].get("max_queued_seconds")
+    except AgentNotFound:
+        own = None
+    return own or get_config().max_queued_seconds

@@ -69,3 +69,20 @@ def test_a_held_lease_keeps_the_sweeper_away(api, control_plane, redis_client):
 
     assert execution_id not in outcome["requeued"] + outcome["timed_out"]
     assert api.get(f"/api/v1/executions/{execution_id}").json()["status"] == "running"
+
+
+def test_work_queued_for_a_node_without_worker_ends_past_its_maximum_age(api,
+                                                                         control_plane):
+    node_id = f"ghost-{uuid.uuid4().hex[:6]}"
+    api.post("/api/v1/nodes/register", json={"id": node_id, "reasoners": [{"id": "plan"}],
+                                             "limits": {"max_queued_seconds": 1}})
+    accepted = api.post(f"/api/v1/execute/async/{node_id}.plan", json={"input": {"n": 1}},
+                        headers={"X-Queue-If-Unavailable": "true"}).json()
+    time.sleep(1.2)
+
+    resent = reconcile_queued(older_than=0)
+
+    record = api.get(f"/api/v1/executions/{accepted['execution_id']}").json()
+    assert accepted["execution_id"] not in resent
+    assert (record["status"], record["error_type"]) == ("timeout", "queue_timeout")
+    assert f"longer than the 1 s node '{node_id}' allows" in record["error"]

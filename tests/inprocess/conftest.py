@@ -71,3 +71,19 @@ def make_execution(new_row):
         return row
 
     return make
+
+
+@pytest.fixture
+def sqlite_app(config, tmp_path):
+    """The app on the embedded SQLite default (a file in ``tmp_path``), tables created."""
+    from app import create_app
+    from app.extensions import db
+
+    app = create_app(replace(config, database_url=f"sqlite:///{tmp_path}/agentfield.db"))
+    with app.app_context():
+        db.create_all()
+        yield app
+        db.engine.dispose()
+    app.extensions["autocommit_engine"].dispose()
+    app.extensions["redis"].close()
+    app.extensions["redis_blocking"].close()

@@ -48,7 +48,8 @@ def test_limits_are_stored_with_their_types(register):
     ([1], "'limits' must be an object", {"field": "limits"}),
     ({"max_parallel": 1}, "unknown limits ['max_parallel']", {
         "field": "limits", "allowed": ["circuit_cooldown_seconds", "circuit_failure_rate",
-                                       "circuit_min_calls", "max_queued", "max_running"]}),
+                                       "circuit_min_calls", "max_queued",
+                                       "max_queued_seconds", "max_running"]}),
     ({"max_queued": 0}, "'limits.max_queued' must be a positive integer",
      {"field": "limits.max_queued"}),
     ({"max_running": 1.5}, "'limits.max_running' must be a positive integer",

@@ -27,6 +27,7 @@ DOCUMENTED = {
     "idempotency_ttl": ("AGENTFIELD_IDEMPOTENCY_TTL", 86_400),
     "max_queued": ("AGENTFIELD_MAX_QUEUED", 0),
     "max_running": ("AGENTFIELD_MAX_RUNNING", 0),
+    "max_queued_seconds": ("AGENTFIELD_MAX_QUEUED_SECONDS", 86_400.0),
     "circuit_enabled": ("AGENTFIELD_CIRCUIT_ENABLED", True),
     "circuit_failure_rate": ("AGENTFIELD_CIRCUIT_FAILURE_RATE", 0.5),
     "circuit_min_calls": ("AGENTFIELD_CIRCUIT_MIN_CALLS", 10),
@@ -38,6 +39,9 @@ DOCUMENTED = {
     "webhook_retry_cap": ("AGENTFIELD_WEBHOOK_RETRY_CAP", 300.0),
     "webhook_sweep_seconds": ("AGENTFIELD_WEBHOOK_SWEEP_SECONDS", 10.0),
     "webhook_allow_private": ("AGENTFIELD_WEBHOOK_ALLOW_PRIVATE", False),
+    "retention_days": ("AGENTFIELD_RETENTION_DAYS", 30),
+    "credential_retention_days": ("AGENTFIELD_CREDENTIAL_RETENTION_DAYS", 365),
+    "retention_batch_size": ("AGENTFIELD_RETENTION_BATCH_SIZE", 1000),
     "log_level": ("AGENTFIELD_LOG_LEVEL", "INFO"),
 }
 
@@ -62,6 +66,10 @@ OVERRIDES = {
     "AGENTFIELD_IDEMPOTENCY_TTL": ("4", 4),
     "AGENTFIELD_MAX_QUEUED": ("7", 7),
     "AGENTFIELD_MAX_RUNNING": ("8", 8),
+    "AGENTFIELD_MAX_QUEUED_SECONDS": ("600", 600.0),
+    "AGENTFIELD_RETENTION_DAYS": ("0", 0),
+    "AGENTFIELD_CREDENTIAL_RETENTION_DAYS": ("3650", 3650),
+    "AGENTFIELD_RETENTION_BATCH_SIZE": ("50", 50),
     "AGENTFIELD_CIRCUIT_ENABLED": ("false", False),
     "AGENTFIELD_CIRCUIT_FAILURE_RATE": ("1.0", 1.0),
     "AGENTFIELD_CIRCUIT_MIN_CALLS": ("20", 20),
@@ -125,7 +133,7 @@ def test_every_typed_parser_rejects_garbage_in_one_error():
     expected = [f"{spec.metadata['env']}='garbage' is not a valid "
                 + kinds.get(spec.metadata["parse"], "boolean (1/0, true/false)")
                 for spec in typed]
-    assert len(typed) == 26
+    assert len(typed) == 30
     assert raised.value.details == {"problems": expected}
     assert str(raised.value) == "invalid settings: " + "; ".join(expected)
     assert raised.value.code == "config_error"
