@@ -241,14 +241,20 @@ def finished_without_credential(created_after: datetime, completed_before: datet
 
 
 def credentials_of_run(run_id: str) -> list[dict]:
-    """The run's credentials with their execution's status and parent, oldest first."""
+    """The run's credentials with their execution's status and parent, oldest first.
+
+    Credentials are kept longer than executions (retention): one whose execution is
+    gone still belongs to the chain, with ``status`` and ``parent_execution_id`` None
+    (its signed subject carries both).
+    """
     query = (
         select(credentials.c.credential_id, credentials.c.execution_id,
                credentials.c.issuer_did, credentials.c.vc_jwt, _c.status,
                _c.parent_execution_id)
-        .join(executions, _c.execution_id == credentials.c.execution_id)
+        .outerjoin(executions, _c.execution_id == credentials.c.execution_id)
         .where(credentials.c.run_id == run_id)
-        .order_by(_c.created_at, _c.execution_id)
+        .order_by(func.coalesce(_c.created_at, credentials.c.created_at),
+                  credentials.c.execution_id)
     )
     with get_engine().connect() as conn:
         return [dict(row) for row in conn.execute(query).mappings()]

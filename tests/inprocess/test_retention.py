@@ -160,3 +160,17 @@ def test_keys_of_removed_functions_go_after_the_window(backend):
         left = set(conn.execute(select(DidKey.did).where(DidKey.node_id == node)).scalars())
     assert left == {removed_lately, active, rotated_node_key}
     assert removed_long_ago not in left
+
+
+def test_a_run_keeps_its_credential_chain_after_its_executions_go(backend):
+    run_id = f"run-{uuid.uuid4().hex}"
+    old = _ended(backend, 40, run_id=run_id)
+    _insert(ExecutionCredential, credential_id=f"cred-{old}", execution_id=old,
+            run_id=run_id, issuer_did="did:key:z", vc_jwt="jwt", created_at=_days_ago(40))
+
+    purge_expired()
+
+    assert store.fetch_many([old]) == {}
+    assert store.credentials_of_run(run_id) == [{
+        "credential_id": f"cred-{old}", "execution_id": old, "issuer_did": "did:key:z",
+        "vc_jwt": "jwt", "status": None, "parent_execution_id": None}]
