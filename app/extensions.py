@@ -60,9 +60,12 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def _engine_options(config: Config) -> dict:
+    # Here, not at the top: app.models imports this module.
+    from app.models.types import load_json
+
     options = {
         "json_serializer": lambda obj: orjson.dumps(obj).decode(),
-        "json_deserializer": orjson.loads,
+        "json_deserializer": load_json,  # never raises on a value it cannot decode
     }
     if config.is_sqlite:
         options["connect_args"] = {"check_same_thread": False, "timeout": 30}
