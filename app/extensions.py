@@ -77,12 +77,15 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def _engine_options(config: Config) -> dict:
+    # Here, not at the top: app.models imports this module.
+    from app.models.types import load_json
+
     options = {
         # A failed statement's message must not carry execution inputs and results
         # into the logs: SQLAlchemy then shows the SQL without its parameters.
         "hide_parameters": True,
         "json_serializer": lambda obj: orjson.dumps(obj).decode(),
-        "json_deserializer": orjson.loads,
+        "json_deserializer": load_json,  # never raises on a value it cannot decode
     }
     if config.is_sqlite:
         options["connect_args"] = {"check_same_thread": False, "timeout": 30}

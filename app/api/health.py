@@ -2,10 +2,11 @@
 
 import time
 
+import redis
 from flask import Blueprint
 from sqlalchemy import text
 
-from app.extensions import get_engine, get_redis
+from app.extensions import get_engine, get_keys, get_redis
 from app.models.types import isoformat, utcnow
 
 bp = Blueprint("health", __name__, url_prefix="/api/v1")
@@ -16,7 +17,8 @@ def health():
     checks = {"storage": _check(_ping_database), "cache": _check(_ping_redis)}
     healthy = all(check["status"] == "healthy" for check in checks.values())
     body = {"status": "healthy" if healthy else "unhealthy",
-            "timestamp": isoformat(utcnow()), "version": "0.1.0", "checks": checks}
+            "timestamp": isoformat(utcnow()), "version": "0.1.0", "checks": checks,
+            "reports": {"dead_letters": _dead_reports()}}
     if not healthy:
         body["unhealthy"] = [name for name, c in checks.items() if c["status"] != "healthy"]
     return body, 200 if healthy else 503
@@ -25,6 +27,14 @@ def health():
 def _ping_database() -> None:
     with get_engine().connect() as conn:
         conn.execute(text("SELECT 1"))
+
+
+def _dead_reports() -> int | None:
+    """How many reports the consumers set aside (``<ns>:reports:dead``)."""
+    try:
+        return get_redis().xlen(get_keys().dead_reports)
+    except redis.RedisError:
+        return None
 
 
 def _ping_redis() -> None:

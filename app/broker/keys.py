@@ -26,6 +26,11 @@ class Keys:
         """The stream agents append their status reports to."""
         return f"{self.namespace}:reports"
 
+    @property
+    def dead_reports(self) -> str:
+        """Stream entries the report consumer could not apply (capped), for operators."""
+        return f"{self.namespace}:reports:dead"
+
     def done(self, execution_id: str) -> str:
         """The list a sync request blocks on until its execution ends."""
         return f"{self.namespace}:done:{execution_id}"

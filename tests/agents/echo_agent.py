@@ -3,6 +3,7 @@
 import asyncio
 import os
 import time
+from typing import Any
 
 import redis
 from pydantic import BaseModel
@@ -30,6 +31,12 @@ def echo(text: str) -> dict:
 @app.reasoner()
 async def noop(value: int = 0) -> dict:
     return {"value": value}
+
+
+@app.reasoner()
+def same(value: Any = None) -> Any:
+    """Return the input value unchanged: any JSON value must come back as the result."""
+    return value
 
 
 @app.reasoner()
