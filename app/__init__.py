@@ -24,6 +24,8 @@ def create_app(config: Config | None = None) -> Flask:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = Flask(__name__, instance_relative_config=True)
     app.json = OrjsonProvider(app)
+    # Werkzeug answers 413 before reading a longer body (chunked ones: once past it).
+    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.extensions["agentfield_config"] = config
     init_db(app, config)
     init_redis(app, config)
