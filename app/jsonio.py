@@ -3,6 +3,7 @@
 import orjson
 from flask import request
 from flask.json.provider import JSONProvider
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.errors import InvalidJSON, InvalidJSONValue, JSONTooDeep, UnsupportedMediaType
 
@@ -36,6 +37,11 @@ def read_json_object(required: bool = True, *, nul_ok: bool = False) -> dict:
         InvalidJSONValue: U+0000 in a string or a name, unless ``nul_ok``.
     """
     raw = request.get_data(cache=True)
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(raw) >= limit:
+        # A body without Content-Length (chunked) is read up to the limit and no
+        # further: one that reaches it is refused, not parsed cut short.
+        raise RequestEntityTooLarge()
     if not raw.strip():
         if required:
             raise InvalidJSON("request body is empty; send a JSON object")
