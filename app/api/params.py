@@ -35,7 +35,7 @@ def seconds_header_or_arg(header: str, arg: str) -> float | None:
     if raw is not None:
         if not _SECONDS.fullmatch(raw):
             raise InvalidHeader(f"'{header}' must be a number of seconds such as 5 or 0.5",
-                                {"header": header})
+                                {"field": header})
         return float(raw)
     raw = request.args.get(arg)
     if raw is None:

@@ -88,7 +88,7 @@ def check_context_headers(headers) -> None:
         value = headers.get(name)
         if value and not (len(value) <= limit and value.isascii() and value.isprintable()):
             raise InvalidHeader(f"'{name}' must be 1 to {limit} printable ASCII characters",
-                                {"header": name, "max_length": limit})
+                                {"field": name})
 
 
 def check_input_size(data: dict) -> None:
