@@ -56,6 +56,12 @@ class InvalidJSONValue(BadRequest):
     code = "invalid_json_value"
 
 
+class InvalidCharacter(BadRequest):
+    """Raised when the URL's path or query holds U+0000 (no id or filter can)."""
+
+    code = "invalid_character"
+
+
 class JSONTooDeep(BadRequest):
     """Raised when a body nests arrays and objects deeper than we store and render."""
 

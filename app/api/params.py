@@ -1,4 +1,7 @@
-"""Numbers from query parameters and headers, read strictly (ASCII digits only).
+"""The URL and numbers from query parameters and headers, read strictly.
+
+U+0000 in the path or the query is refused before any view runs: PostgreSQL cannot
+compare a string holding it, so every lookup by such an id would fail.
 
 ``int()`` and ``float()`` accept more than a client should send: ``"1_000"``, ``" 5 "``,
 Arabic-Indic digits, ``"nan"``, ``"inf"``; ``str.isdigit()`` passes ``"²"``, which
@@ -7,12 +10,23 @@ Arabic-Indic digits, ``"nan"``, ``"inf"``; ``str.isdigit()`` passes ``"²"``, wh
 
 import re
 
-from flask import request
+from flask import Flask, request
 
-from app.errors import InvalidField, InvalidHeader
+from app.errors import InvalidCharacter, InvalidField, InvalidHeader
 
 _INTEGER = re.compile(r"[0-9]{1,12}")
 _SECONDS = re.compile(r"[0-9]{1,9}(\.[0-9]{1,6})?")
+
+
+def init_url_checks(app: Flask) -> None:
+    """Refuse a URL whose path or query holds U+0000, for every route."""
+    app.before_request(refuse_nul_in_url)
+
+
+def refuse_nul_in_url() -> None:
+    """Raise InvalidCharacter when the decoded path or the raw query holds U+0000."""
+    if "\x00" in request.path or b"%00" in request.query_string:
+        raise InvalidCharacter("the URL holds the character U+0000 (%00)")
 
 
 def int_arg(name: str, default: int, low: int, high: int) -> int:

@@ -141,6 +141,27 @@ def test_nul_in_a_memory_value_is_stored_faithfully(client):
     assert found.get_json()["data"] == {"t": "a\u0000b"}
 
 
+@pytest.mark.parametrize("method, path", [
+    ("GET", "/api/v1/executions/exec%00"),
+    ("GET", "/api/v1/executions?run_id=run%00"),
+    ("GET", "/api/v1/executions?session_id=%00"),
+    ("GET", "/api/v1/executions/%00/notes"),
+    ("GET", "/api/v1/executions/%00/credential"),
+    ("GET", "/api/v1/did/workflow/%00/vc-chain"),
+    ("GET", "/api/v1/did/document/%00"),
+    ("GET", "/api/v1/nodes/%00"),
+    ("POST", "/api/v1/executions/%00/cancel"),
+    ("POST", "/api/v1/did/rotate/%00"),
+    ("POST", "/api/v1/runs/%00/cancel"),
+])
+def test_nul_in_the_url_is_400(client, method, path):
+    response = client.open(path, method=method)
+
+    assert (response.status_code, response.get_json()) == (400, {
+        "error": "invalid_character",
+        "message": "the URL holds the character U+0000 (%00)"})
+
+
 # -- 3. context headers -------------------------------------------------------------------
 
 @pytest.mark.parametrize("header, value, limit", [
