@@ -13,6 +13,7 @@ from config import Config
 def create_app(config: Config | None = None) -> Flask:
     """Build the control plane app; ``None`` reads the settings from the environment."""
     from app.api import register_blueprints
+    from app.api.params import init_url_checks
     from app.errors import register_error_handlers
     from app.executions.hooks import DEFAULT_HOOKS
     from app.executions.lifecycle import init_lifecycle
@@ -24,6 +25,9 @@ def create_app(config: Config | None = None) -> Flask:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = Flask(__name__, instance_relative_config=True)
     app.json = OrjsonProvider(app)
+    # Werkzeug answers 413 before reading a longer body (chunked ones: once past it).
+    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
+    init_url_checks(app)
     app.extensions["agentfield_config"] = config
     init_db(app, config)
     init_redis(app, config)

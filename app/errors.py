@@ -4,8 +4,8 @@ import logging
 
 import redis
 import sqlalchemy.exc
-from flask import Flask, jsonify
-from werkzeug.exceptions import HTTPException
+from flask import Flask, current_app, jsonify
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from config.errors import ControlPlaneError
 from memory.errors import MemoryStoreError
@@ -48,6 +48,30 @@ class InvalidField(BadRequest):
     """Raised when a field has the wrong type or value."""
 
     code = "invalid_field"
+
+
+class InvalidJSONValue(BadRequest):
+    """Raised when a body holds U+0000, which PostgreSQL's text and jsonb cannot store."""
+
+    code = "invalid_json_value"
+
+
+class InvalidCharacter(BadRequest):
+    """Raised when the URL's path or query holds U+0000 (no id or filter can)."""
+
+    code = "invalid_character"
+
+
+class JSONTooDeep(BadRequest):
+    """Raised when a body nests arrays and objects deeper than we store and render."""
+
+    code = "json_too_deep"
+
+
+class InvalidHeader(BadRequest):
+    """Raised when a header we read is too long, not printable ASCII or not a number."""
+
+    code = "invalid_header"
 
 
 class WebhookNotRegistered(BadRequest):
@@ -98,6 +122,26 @@ class WebhookDeliveryInProgress(Conflict):
     """Raised when a redelivery is asked for while an attempt is under way."""
 
     code = "webhook_delivery_in_progress"
+
+
+class PayloadTooLarge(ControlPlaneError):
+    """Raised when the request body is over ``AGENTFIELD_MAX_BODY_BYTES``."""
+
+    code = "payload_too_large"
+    status = 413
+
+
+class InputTooLarge(PayloadTooLarge):
+    """Raised when ``input`` as JSON is over ``AGENTFIELD_MAX_INPUT_BYTES``."""
+
+    code = "input_too_large"
+
+
+class UnsupportedMediaType(ControlPlaneError):
+    """Raised when a body comes with a Content-Type other than JSON."""
+
+    code = "unsupported_media_type"
+    status = 415
 
 
 class InputValidationFailed(ControlPlaneError):
@@ -196,6 +240,15 @@ def register_error_handlers(app: Flask) -> None:
         log.error("redis unavailable: %s", error)
         return handle_known_error(
             BrokerUnavailable(f"the broker (Redis) is unavailable: {error}"))
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def handle_body_too_large(error):
+        # Raised by werkzeug before the body is read (Content-Length), or as soon as a
+        # chunked body passes the limit.
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        return handle_known_error(PayloadTooLarge(
+            f"the request body is larger than {limit} bytes (AGENTFIELD_MAX_BODY_BYTES)",
+            {"max_bytes": limit}))
 
     @app.errorhandler(HTTPException)
     def handle_http_exception(error: HTTPException):

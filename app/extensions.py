@@ -109,10 +109,13 @@ def init_redis(app: Flask, config: Config) -> None:
         max_connections=512,
     )
     app.extensions["keys"] = Keys(config.namespace)
-    app.extensions["memory_store"] = MemoryStore(app.extensions["redis"], config.namespace)
+    app.extensions["memory_store"] = MemoryStore(
+        app.extensions["redis"], config.namespace,
+        max_value_bytes=config.max_memory_value_bytes)
     # SSE readers block for seconds at a time: they use the long-timeout client.
-    app.extensions["memory_store_blocking"] = MemoryStore(app.extensions["redis_blocking"],
-                                                          config.namespace)
+    app.extensions["memory_store_blocking"] = MemoryStore(
+        app.extensions["redis_blocking"], config.namespace,
+        max_value_bytes=config.max_memory_value_bytes)
 
 
 def init_celery(app: Flask, config: Config) -> Celery:

@@ -13,6 +13,7 @@ from config.errors import ConfigError
 
 # Relative to the Flask instance folder (Flask-SQLAlchemy resolves it there).
 DEFAULT_SQLITE_URL = "sqlite:///agentfield.db"
+MIB = 1_048_576
 
 
 def setting(env: str, default: Any, parse: Callable[[str], Any] = str) -> Any:
@@ -101,6 +102,11 @@ class Config:
                                              int)
     retention_batch_size: int = setting("AGENTFIELD_RETENTION_BATCH_SIZE", 1000, int)
     log_level: str = setting("AGENTFIELD_LOG_LEVEL", "INFO", parse_log_level)
+    # Size limits: a whole request body (413 before it is read), and the parts we store.
+    max_body_bytes: int = setting("AGENTFIELD_MAX_BODY_BYTES", 8 * MIB, int)
+    max_input_bytes: int = setting("AGENTFIELD_MAX_INPUT_BYTES", 2 * MIB, int)
+    max_result_bytes: int = setting("AGENTFIELD_MAX_RESULT_BYTES", 2 * MIB, int)
+    max_memory_value_bytes: int = setting("AGENTFIELD_MAX_MEMORY_VALUE_BYTES", MIB, int)
 
     @property
     def visibility_timeout(self) -> int:

@@ -8,6 +8,9 @@ import orjson
 
 from memory.errors import InvalidValue, ValueTooLarge
 
+# Longer lifetimes end past what timestamps render (year 9999) or Redis expiries hold;
+# 0 means "never expires".
+MAX_TTL_SECONDS = 10 * 365 * 86_400
 MAX_SAFE_INTEGER = 2**53  # integral floats below this are stored as integers, as JCS does
 _INTEGRAL_FLOAT = re.compile(rb"\d\.0(?![0-9])")  # how orjson writes 3.0; may hit strings too
 
@@ -89,9 +92,11 @@ def memory_from_hash(scope: str, scope_id: str, key: str, stored: dict,
 
 
 def check_ttl(ttl: object) -> None:
-    """Raise InvalidValue unless ttl is None or a whole number of seconds >= 0."""
-    if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 0):
-        raise InvalidValue(f"ttl must be a whole number of seconds >= 0, not {ttl!r}")
+    """Raise InvalidValue unless ttl is None or whole seconds from 0 to MAX_TTL_SECONDS."""
+    if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, int)
+                            or not 0 <= ttl <= MAX_TTL_SECONDS):
+        raise InvalidValue(f"ttl must be a whole number of seconds from 0 to "
+                           f"{MAX_TTL_SECONDS}, not {ttl!r}")
 
 
 def check_amount(amount: object) -> tuple[str, str]:

@@ -2,6 +2,7 @@
 
 from flask import Blueprint, request
 
+from app.api.params import seconds_header_or_arg
 from app.executions import store
 from app.executions.submission import submit_execution
 from app.executions.views import accepted_view
@@ -21,8 +22,8 @@ def _with_ids(body: dict, status: int, row: dict):
 
 @bp.post("/<target>")
 def execute_sync(target: str):
+    timeout = _wait_seconds()  # read first: a bad one must not leave an execution behind
     row = submit_execution(target, read_json_object(), request.headers, "sync")
-    timeout = _wait_seconds()
     if row.get("replayed"):
         outcome = poll_until_finished(row["execution_id"], timeout)
     else:
@@ -49,8 +50,5 @@ def execute_async(target: str):
 def _wait_seconds() -> float:
     """Let a caller shorten (never lengthen) the configured sync wait."""
     limit = get_config().sync_timeout
-    raw = request.headers.get("X-Sync-Timeout") or request.args.get("timeout")
-    try:
-        return max(0.0, min(float(raw), limit)) if raw else limit
-    except ValueError:
-        return limit
+    asked = seconds_header_or_arg("X-Sync-Timeout", "timeout")
+    return limit if asked is None else min(asked, limit)

@@ -2,6 +2,7 @@
 
 from flask import Blueprint, request
 
+from app.api.params import int_arg
 from app.errors import InvalidField
 from app.executions import store
 from app.executions.cancellation import cancel_execution
@@ -43,8 +44,8 @@ def list_executions():
     status = request.args.get("status")
     if status and normalise_status(status) is None:
         raise InvalidField(f"unknown status {status!r}", {"allowed": list(STATUSES)})
-    limit = _int_arg("limit", 50, 1, _MAX_PAGE)
-    offset = _int_arg("offset", 0, 0, 10**9)
+    limit = int_arg("limit", 50, 1, _MAX_PAGE)
+    offset = int_arg("offset", 0, 0, 10**9)
     filters = {
         "run_id": request.args.get("run_id") or request.args.get("workflow_id"),
         "agent_node_id": request.args.get("node") or request.args.get("node_id"),
@@ -85,18 +86,6 @@ def cancel(execution_id: str):
 
 @bp.post("/<execution_id>/status")
 def report_status(execution_id: str):
-    apply_status_report(execution_id, read_json_object())
+    # Results are the report path's to judge (any JSON result): U+0000 included.
+    apply_status_report(execution_id, read_json_object(nul_ok=True))
     return status_view(store.fetch_execution(execution_id))
-
-
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidField(f"'{name}' must be an integer", {"field": name}) from None
-    if not low <= value <= high:
-        raise InvalidField(f"'{name}' must be between {low} and {high}", {"field": name})
-    return value

@@ -1,5 +1,8 @@
 """DIDs, credentials, run credential chains and the offline audit export."""
 
+import re
+from urllib.parse import quote
+
 import orjson
 from flask import Blueprint, Response
 from sqlalchemy import select
@@ -99,7 +102,13 @@ def export_audit_bundle(run_id: str):
                           chain["run_credential"]["vc_jwt"], chain["root_did"],
                           isoformat(utcnow()))
     return Response(orjson.dumps(bundle), mimetype="application/json", headers={
-        "Content-Disposition": f'attachment; filename="audit-{run_id}.json"'})
+        "Content-Disposition": _attachment(f"audit-{run_id}.json")})
+
+
+def _attachment(filename: str) -> str:
+    """Name a download safely: the id is the caller's, so quotes and CR/LF must not pass."""
+    plain = re.sub(r"[^A-Za-z0-9._-]", "_", filename)
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def _chain(run_id: str) -> dict:

@@ -5,10 +5,12 @@ import threading
 import orjson
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
+from app.api.params import int_arg
 from app.errors import InvalidField
 from app.jsonio import read_json_object
 from app.memory_scope import body_data, body_key, explicit_scope, scope_ids, write_target
 from memory import MemoryNotFound, MemoryStore, parse_scope
+from memory.codec import MAX_TTL_SECONDS
 
 bp = Blueprint("memory", __name__, url_prefix="/api/v1/memory")
 
@@ -25,15 +27,16 @@ def get_store() -> MemoryStore:
 
 def _ttl(body: dict) -> int | None:
     ttl = body.get("ttl")
-    if ttl is not None and (not isinstance(ttl, int) or isinstance(ttl, bool) or ttl < 0):
-        raise InvalidField("'ttl' must be a whole number of seconds (0: never expires)",
-                           {"field": "ttl"})
+    if ttl is not None and (not isinstance(ttl, int) or isinstance(ttl, bool)
+                            or not 0 <= ttl <= MAX_TTL_SECONDS):
+        raise InvalidField(f"'ttl' must be a whole number of seconds from 0 (never expires) "
+                           f"to {MAX_TTL_SECONDS}", {"field": "ttl"})
     return ttl
 
 
 @bp.post("/set")
 def set_memory():
-    body = read_json_object()
+    body = read_json_object(nul_ok=True)
     scope, scope_id = write_target(body, request.headers)
     return get_store().set(scope, scope_id, body_key(body), body_data(body),
                            ttl=_ttl(body))
@@ -41,7 +44,7 @@ def set_memory():
 
 @bp.post("/get")
 def get_memory():
-    body = read_json_object()
+    body = read_json_object(nul_ok=True)
     key = body_key(body)
     named = explicit_scope(body, request.headers)
     store = get_store()
@@ -53,7 +56,7 @@ def get_memory():
 
 @bp.post("/exists")
 def memory_exists():
-    body = read_json_object()
+    body = read_json_object(nul_ok=True)
     key = body_key(body)
     named = explicit_scope(body, request.headers)
     store = get_store()
@@ -64,7 +67,7 @@ def memory_exists():
 
 @bp.post("/delete")
 def delete_memory():
-    body = read_json_object()
+    body = read_json_object(nul_ok=True)
     get_store().delete(*write_target(body, request.headers), body_key(body))
     return "", 204
 
@@ -78,7 +81,7 @@ def list_memory():
 
 @bp.post("/increment")
 def increment_memory():
-    body = read_json_object()
+    body = read_json_object(nul_ok=True)
     amount = body.get("amount", 1)
     if not isinstance(amount, (int, float)) or isinstance(amount, bool):
         raise InvalidField("'amount' must be a number", {"field": "amount"})
@@ -88,7 +91,7 @@ def increment_memory():
 
 @bp.post("/compare-and-set")
 def compare_and_set_memory():
-    body = read_json_object()
+    body = read_json_object(nul_ok=True)
     scope, scope_id = write_target(body, request.headers)
     return get_store().compare_and_set(scope, scope_id, body_key(body),
                                        body.get("expected"), body_data(body), ttl=_ttl(body))
@@ -104,10 +107,8 @@ def _event_filters() -> dict:
 
 @bp.get("/events/history")
 def event_history():
-    limit = request.args.get("limit", "100")
-    if not limit.isdigit() or not 1 <= int(limit) <= 1000:
-        raise InvalidField("'limit' must be between 1 and 1000", {"field": "limit"})
-    events = get_store().history(limit=int(limit), since_id=request.args.get("since_id"),
+    limit = int_arg("limit", 100, 1, 1000)
+    events = get_store().history(limit=limit, since_id=request.args.get("since_id"),
                                  **_event_filters())
     return {"events": events, "count": len(events)}
 

@@ -12,6 +12,8 @@ from app.models.types import isoformat
 bp = Blueprint("notes", __name__, url_prefix="/api/v1/executions")
 
 _MAX_NOTE = 10_000
+_MAX_TAGS, _MAX_TAG = 50, 100
+_MAX_ID = 64  # the column's length
 
 
 @bp.post("/note")
@@ -25,12 +27,16 @@ def create_note():
         raise InvalidField(f"'message' is longer than {_MAX_NOTE} characters",
                            {"field": "message"})
     tags = body.get("tags") or []
-    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-        raise InvalidField("'tags' must be a list of strings", {"field": "tags"})
+    if (not isinstance(tags, list) or len(tags) > _MAX_TAGS
+            or not all(isinstance(t, str) and len(t) <= _MAX_TAG for t in tags)):
+        raise InvalidField(f"'tags' must be a list of at most {_MAX_TAGS} strings of at "
+                           f"most {_MAX_TAG} characters", {"field": "tags"})
     execution_id = (request.headers.get("X-Execution-ID") or body.get("execution_id")
                     or request.args.get("execution_id"))
-    if not execution_id:
-        raise InvalidField("name the execution with the X-Execution-ID header",
+    if not (isinstance(execution_id, str) and execution_id and execution_id.isascii()
+            and execution_id.isprintable() and len(execution_id) <= _MAX_ID):
+        raise InvalidField("name the execution with the X-Execution-ID header "
+                           f"(1 to {_MAX_ID} printable ASCII characters)",
                            {"field": "X-Execution-ID"})
     store.fetch_execution(execution_id)  # 404 for an unknown execution
     note = ExecutionNote(execution_id=execution_id, message=message.strip(), tags=tags)

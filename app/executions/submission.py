@@ -2,7 +2,9 @@
 
 import logging
 
-from app.errors import EnqueueFailed, InvalidInput, InvalidTarget
+import orjson
+
+from app.errors import EnqueueFailed, InputTooLarge, InvalidHeader, InvalidInput, InvalidTarget
 from app.executions import lifecycle, store
 from app.executions.admission import admit, queue_anyway
 from app.executions.dispatchers import DispatchFailed, dispatcher_for
@@ -17,6 +19,10 @@ from app.webhooks import store as webhook_store
 from app.webhooks.validation import InvalidWebhook, parse_webhook
 
 log = logging.getLogger(__name__)
+
+# The context headers we store, and their column lengths (app/models/execution.py).
+CONTEXT_HEADERS = {"X-Run-ID": 128, "X-Parent-Execution-ID": 64, "X-Session-ID": 128,
+                   "X-Actor-ID": 128, "Idempotency-Key": 255}
 
 
 def parse_target(target: str) -> tuple[str, str]:
@@ -37,10 +43,12 @@ def submit_execution(target: str, body: dict, headers, mode: str) -> dict:
     execution that the calling agent runs itself (same-node calls), so nothing is queued.
     """
     node_id, function = parse_target(target)
+    check_context_headers(headers)
     data = body.get("input")
     if not isinstance(data, dict) or not data:
         raise InvalidInput("'input' is required and must be a non-empty JSON object",
                            {"field": "input"})
+    check_input_size(data)
     kind, validator = resolve_function(node_id, function)
     validate_input(validator, data, target)
     key = read_key(headers)
@@ -68,6 +76,33 @@ def submit_execution(target: str, body: dict, headers, mode: str) -> dict:
     if webhook_error:
         row["webhook_error"] = webhook_error
     return row
+
+
+def check_context_headers(headers) -> None:
+    """Refuse a context header longer than its column or not printable ASCII.
+
+    Raises:
+        InvalidHeader: naming the header (an empty one counts as absent).
+    """
+    for name, limit in CONTEXT_HEADERS.items():
+        value = headers.get(name)
+        if value and not (len(value) <= limit and value.isascii() and value.isprintable()):
+            raise InvalidHeader(f"'{name}' must be 1 to {limit} printable ASCII characters",
+                                {"field": name})
+
+
+def check_input_size(data: dict) -> None:
+    """Refuse an input whose JSON is over ``AGENTFIELD_MAX_INPUT_BYTES``.
+
+    Raises:
+        InputTooLarge: with the size and the limit.
+    """
+    limit = get_config().max_input_bytes
+    size = len(orjson.dumps(data))
+    if size > limit:
+        raise InputTooLarge(f"'input' is {size} bytes as JSON (at most {limit}, "
+                            f"AGENTFIELD_MAX_INPUT_BYTES)",
+                            {"field": "input", "size": size, "max_bytes": limit})
 
 
 def _webhook_request(body: dict):

@@ -43,6 +43,10 @@ DOCUMENTED = {
     "credential_retention_days": ("AGENTFIELD_CREDENTIAL_RETENTION_DAYS", 365),
     "retention_batch_size": ("AGENTFIELD_RETENTION_BATCH_SIZE", 1000),
     "log_level": ("AGENTFIELD_LOG_LEVEL", "INFO"),
+    "max_body_bytes": ("AGENTFIELD_MAX_BODY_BYTES", 8_388_608),
+    "max_input_bytes": ("AGENTFIELD_MAX_INPUT_BYTES", 2_097_152),
+    "max_result_bytes": ("AGENTFIELD_MAX_RESULT_BYTES", 2_097_152),
+    "max_memory_value_bytes": ("AGENTFIELD_MAX_MEMORY_VALUE_BYTES", 1_048_576),
 }
 
 # A valid value for each setting that differs from its default, and what it reads as.
@@ -82,6 +86,10 @@ OVERRIDES = {
     "AGENTFIELD_WEBHOOK_SWEEP_SECONDS": ("0.5", 0.5),
     "AGENTFIELD_WEBHOOK_ALLOW_PRIVATE": ("1", True),
     "AGENTFIELD_LOG_LEVEL": ("debug", "DEBUG"),
+    "AGENTFIELD_MAX_BODY_BYTES": ("4096", 4096),
+    "AGENTFIELD_MAX_INPUT_BYTES": ("1024", 1024),
+    "AGENTFIELD_MAX_RESULT_BYTES": ("2048", 2048),
+    "AGENTFIELD_MAX_MEMORY_VALUE_BYTES": ("512", 512),
 }
 
 
