@@ -141,7 +141,7 @@ def test_every_typed_parser_rejects_garbage_in_one_error():
     expected = [f"{spec.metadata['env']}='garbage' is not a valid "
                 + kinds.get(spec.metadata["parse"], "boolean (1/0, true/false)")
                 for spec in typed]
-    assert len(typed) == 30
+    assert len(typed) == 34
     assert raised.value.details == {"problems": expected}
     assert str(raised.value) == "invalid settings: " + "; ".join(expected)
     assert raised.value.code == "config_error"
