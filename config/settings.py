@@ -91,6 +91,8 @@ class Config:
     webhook_sweep_seconds: float = setting("AGENTFIELD_WEBHOOK_SWEEP_SECONDS", 10.0, float)
     webhook_allow_private: bool = setting("AGENTFIELD_WEBHOOK_ALLOW_PRIVATE", False,
                                           parse_bool)
+    # Open SSE streams per web process (each holds a thread); at most half its threads.
+    max_streams: int = setting("AGENTFIELD_MAX_STREAMS", 16, int)
     log_level: str = setting("AGENTFIELD_LOG_LEVEL", "INFO", parse_log_level)
 
     @property

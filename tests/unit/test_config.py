@@ -38,6 +38,7 @@ DOCUMENTED = {
     "webhook_retry_cap": ("AGENTFIELD_WEBHOOK_RETRY_CAP", 300.0),
     "webhook_sweep_seconds": ("AGENTFIELD_WEBHOOK_SWEEP_SECONDS", 10.0),
     "webhook_allow_private": ("AGENTFIELD_WEBHOOK_ALLOW_PRIVATE", False),
+    "max_streams": ("AGENTFIELD_MAX_STREAMS", 16),
     "log_level": ("AGENTFIELD_LOG_LEVEL", "INFO"),
 }
 
@@ -73,6 +74,7 @@ OVERRIDES = {
     "AGENTFIELD_WEBHOOK_RETRY_CAP": ("1", 1.0),
     "AGENTFIELD_WEBHOOK_SWEEP_SECONDS": ("0.5", 0.5),
     "AGENTFIELD_WEBHOOK_ALLOW_PRIVATE": ("1", True),
+    "AGENTFIELD_MAX_STREAMS": ("4", 4),
     "AGENTFIELD_LOG_LEVEL": ("debug", "DEBUG"),
 }
 
@@ -125,7 +127,7 @@ def test_every_typed_parser_rejects_garbage_in_one_error():
     expected = [f"{spec.metadata['env']}='garbage' is not a valid "
                 + kinds.get(spec.metadata["parse"], "boolean (1/0, true/false)")
                 for spec in typed]
-    assert len(typed) == 26
+    assert len(typed) == 27
     assert raised.value.details == {"problems": expected}
     assert str(raised.value) == "invalid settings: " + "; ".join(expected)
     assert raised.value.code == "config_error"
