@@ -1,5 +1,6 @@
 """A webhook receiver on loopback that records every request and fails on command."""
 
+import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,7 +14,7 @@ class Receiver:
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0,
-                 drip_seconds: float | None = None):
+                 drip_seconds: float | None = None, tls: ssl.SSLContext | None = None):
         self.requests: list[dict] = []
         self.drip_seconds = drip_seconds
         self.fail_times = 0
@@ -57,8 +58,10 @@ class Receiver:
 
         self.server = ThreadingHTTPServer((host, port), Handler)
         self.server.daemon_threads = True
+        if tls is not None:  # HTTPS with the given server context
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
-        self.url = f"http://{host}:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://{host}:{self.port}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def __enter__(self):

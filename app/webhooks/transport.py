@@ -46,9 +46,10 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     """Connect to the checked address; SNI and the certificate check use the URL's host."""
 
-    def __init__(self, destination: Destination, timeout: float):
+    def __init__(self, destination: Destination, timeout: float,
+                 context: ssl.SSLContext | None = None):
         super().__init__(destination.host, destination.port, timeout=timeout,
-                         context=ssl.create_default_context())
+                         context=context or ssl.create_default_context())
         self.address = destination.address
         self.cut = threading.Event()
 
@@ -71,15 +72,20 @@ def _open(address: str, port: int, timeout: float | None, cut: threading.Event):
 
 
 def post(destination: Destination, body: bytes, headers: dict[str, str],
-         deadline: float, excerpt_bytes: int) -> Answer:
+         deadline: float, excerpt_bytes: int, tls: ssl.SSLContext | None = None) -> Answer:
     """Send ``body`` and read the status and an excerpt, all within ``deadline`` seconds.
+
+    ``tls`` replaces the default context (the system's CAs, hostname checked).
 
     Raises:
         DeadlineExceeded: no status line and headers within the deadline.
         OSError, http.client.HTTPException: the connection or the answer failed.
     """
-    factory = _PinnedHTTPSConnection if destination.scheme == "https" else _PinnedHTTPConnection
-    connection = factory(destination, timeout=deadline)
+    connection: _PinnedHTTPConnection | _PinnedHTTPSConnection
+    if destination.scheme == "https":
+        connection = _PinnedHTTPSConnection(destination, deadline, tls)
+    else:
+        connection = _PinnedHTTPConnection(destination, deadline)
     cut = connection.cut
     timer = threading.Timer(deadline, _cut, args=(connection, cut))
     timer.daemon = True

@@ -4,11 +4,17 @@ Receivers are real sockets on loopback; the only fake is the DNS answer for a ma
 host name (``socket.getaddrinfo`` for that name alone).
 """
 
+import datetime
 import socket
+import ssl
 import threading
 import time
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from app.webhooks.transport import DeadlineExceeded, post
 from app.webhooks.validation import resolve_destination
@@ -38,22 +44,34 @@ def test_a_prompt_receiver_answers_within_the_deadline():
             "/hook?x=1", b'{"a":1}', "t")
 
 
-def test_the_connection_goes_to_the_address_that_was_checked(monkeypatch):
+@pytest.fixture
+def dns(monkeypatch):
+    """Answer made-up host names from ``answers[name]`` (one address per lookup, in turn).
+
+    Every other name goes to the real resolver. ``lookups`` lists the names asked.
+    """
+    answers: dict[str, list[str]] = {}
+    lookups: list[str] = []
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host not in answers:
+            return real(host, port, *args, **kwargs)
+        lookups.append(host)
+        queue = answers[host]
+        address = queue.pop(0) if len(queue) > 1 else queue[0]
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return answers, lookups
+
+
+def test_the_connection_goes_to_the_address_that_was_checked(dns):
     # Given a host name whose DNS answer changes after the check (DNS rebinding): the
     # checked answer is 127.0.0.1, the next one 127.0.0.2, and both have a receiver
+    answers, lookups = dns
     with Receiver() as checked, Receiver(host="127.0.0.2", port=checked.port) as rebound:
-        answers = iter(["127.0.0.1", "127.0.0.2"])
-        lookups = []
-        real = socket.getaddrinfo
-
-        def getaddrinfo(host, port, *args, **kwargs):
-            if host != "hook.rebind.test":
-                return real(host, port, *args, **kwargs)
-            lookups.append(host)
-            address = next(answers, "127.0.0.2")
-            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
-
-        monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+        answers["hook.rebind.test"] = ["127.0.0.1", "127.0.0.2"]
         url = f"http://hook.rebind.test:{checked.port}/hook"
         # When the attempt resolves (and would check) once, then connects
         destination = resolve_destination(url, allow_private=True)
@@ -63,6 +81,66 @@ def test_the_connection_goes_to_the_address_that_was_checked(monkeypatch):
         [request] = checked.requests
         assert request["headers"]["Host"] == f"hook.rebind.test:{checked.port}"
         assert rebound.requests == []
+
+
+@pytest.fixture
+def tls_receiver(tmp_path):
+    """An HTTPS receiver on 127.0.0.1 whose certificate names ``hook.tls.test`` only.
+
+    Returns the receiver, a client context trusting that certificate, and the server
+    names (SNI) clients asked for.
+    """
+    cert, key = _self_signed("hook.tls.test", tmp_path)
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(cert, key)
+    names: list[str | None] = []
+    server.sni_callback = lambda _sock, name, _ctx: names.append(name)
+    with Receiver(tls=server) as receiver:
+        yield receiver, ssl.create_default_context(cafile=str(cert)), names
+
+
+def test_tls_to_the_checked_address_keeps_the_hostname_for_sni_and_the_certificate(
+        dns, tls_receiver):
+    receiver, trust, names = tls_receiver
+    answers, lookups = dns
+    answers["hook.tls.test"] = ["127.0.0.1", "127.0.0.2"]
+    destination = resolve_destination(f"https://hook.tls.test:{receiver.port}/hook",
+                                      allow_private=True)
+    answer = post(destination, b"{}", {}, deadline=3, excerpt_bytes=16, tls=trust)
+    assert (answer.status, lookups, names) == (200, ["hook.tls.test"], ["hook.tls.test"])
+    assert receiver.requests[0]["headers"]["Host"] == f"hook.tls.test:{receiver.port}"
+
+
+def test_tls_checks_the_certificate_against_the_url_host_not_the_address(dns, tls_receiver):
+    receiver, trust, names = tls_receiver
+    answers, _ = dns
+    answers["other.tls.test"] = ["127.0.0.1"]  # same server, a name its certificate lacks
+    destination = resolve_destination(f"https://other.tls.test:{receiver.port}/hook",
+                                      allow_private=True)
+    with pytest.raises(ssl.SSLCertVerificationError, match="other.tls.test"):
+        post(destination, b"{}", {}, deadline=3, excerpt_bytes=16, tls=trust)
+    assert receiver.requests == []
+
+
+def _self_signed(name: str, folder) -> tuple:
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
+                           critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
 
 
 def test_a_receiver_that_never_accepts_the_body_is_cut_too():
