@@ -63,10 +63,13 @@ def get_stream_slots() -> StreamSlots:
 
 
 def limit_streams(app: Flask, threads: int) -> int:
-    """Keep at least half of a web process's ``threads`` for requests; return the limit."""
+    """Keep at least half of a web process's ``threads`` for requests; return the limit.
+
+    A process with a single thread serves no streams: that thread is for requests.
+    """
     with app.app_context():
         slots = get_stream_slots()
-        slots.limit = max(1, min(slots.limit, threads // 2))
+        slots.limit = min(slots.limit, threads // 2)
         return slots.limit
 
 

@@ -4,6 +4,7 @@ Each web process serves a bounded number of SSE streams (half its threads at mos
 clients beyond it get 503 ``too_many_streams`` at once instead of a thread each.
 """
 
+import resource
 import socket
 import statistics
 import struct
@@ -43,6 +44,9 @@ def _reset(sock: socket.socket) -> None:
 
 
 def test_500_open_streams_leave_health_and_execute_answering(stack, api):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 4 * STREAMS:  # our 500 sockets beside the suite's own descriptors
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4 * STREAMS), hard))
     sockets: list[socket.socket] = []
     try:
         # Given 500 clients opening an event stream at once

@@ -39,3 +39,4 @@ def test_a_stream_beyond_the_limit_is_refused_until_one_ends(app):
 def test_streams_never_take_more_than_half_the_threads(app):
     assert limit_streams(app, threads=32) == 2  # the setting is lower
     assert limit_streams(app, threads=2) == 1
+    assert limit_streams(app, threads=1) == 0
