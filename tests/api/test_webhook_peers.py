@@ -4,6 +4,7 @@ The receivers are real sockets on loopback that answer one byte a second; the st
 webhooks worker (4 threads) delivers, its control worker runs housekeeping.
 """
 
+import re
 import time
 import uuid
 
@@ -14,6 +15,9 @@ from tests.conftest import REDIS_URL, SETTINGS
 from tests.webhook_receiver import Receiver
 
 DEADLINE = float(SETTINGS["AGENTFIELD_WEBHOOK_TIMEOUT"])
+# Three times the webhooks worker's threads: on a shared queue, a control task sent now
+# would wait for three rounds of slow attempts (about 3 x DEADLINE).
+SLOW_HOOKS = 12
 
 
 def _send_control_task() -> str:
@@ -31,7 +35,7 @@ def test_slow_drip_receivers_are_cut_and_do_not_hold_up_control_tasks(stack, api
     # delivered to at once
     with Receiver(drip_seconds=1.0) as receiver:
         ids = []
-        for n in range(6):
+        for n in range(SLOW_HOOKS):
             hook = {"url": f"{receiver.url}/drip/{n}"}
             response = api.post("/api/v1/execute/async/echo-agent.noop",
                                 json={"input": {"value": n}, "webhook": hook})
@@ -43,10 +47,12 @@ def test_slow_drip_receivers_are_cut_and_do_not_hold_up_control_tasks(stack, api
         # When a control task is sent meanwhile
         sent = time.monotonic()
         task_id = _send_control_task()
-        # Then it runs promptly (before the slow attempts end)
-        stack.wait_until(lambda: f"{SWEEP_NODE_HEALTH_TASK}[{task_id}] succeeded"
-                         in stack.log("control"), timeout=DEADLINE, what="the control task")
-        assert time.monotonic() - sent < DEADLINE
+        # Then it runs promptly, not after the slow attempts queued before it ("raised"
+        # counts too: it ran, and the database of a loaded test machine may refuse it)
+        ran = re.compile(rf"{re.escape(SWEEP_NODE_HEALTH_TASK)}\[{task_id}\] (succeeded|raised)")
+        stack.wait_until(lambda: ran.search(stack.log("control")), timeout=2 * DEADLINE,
+                         what="the control task")
+        print(f"control task ran {time.monotonic() - sent:.2f} s after it was sent")
 
         # And each attempt ends at the deadline, recorded as a failed attempt
         def first_attempt(execution_id):
