@@ -1,4 +1,8 @@
-"""gunicorn settings: threaded workers, so many sync requests can wait at once."""
+"""gunicorn settings: threaded workers, so many sync requests can wait at once.
+
+An SSE stream holds a thread for as long as it is open: each worker serves at most half
+its threads' worth of streams (app/streams.py), so requests always find a thread.
+"""
 
 import os
 
@@ -17,10 +21,12 @@ def post_worker_init(worker):
     """Each web worker also applies agents' status reports from the Redis stream."""
     import signal
 
-    from app.api.memory import SHUTTING_DOWN
     from app.executions.report_stream import start_report_consumer
+    from app.streams import SHUTTING_DOWN, limit_streams
 
     start_report_consumer(worker.wsgi)
+    # SSE streams hold a thread each: keep at least half of them for requests.
+    limit_streams(worker.wsgi, worker.cfg.threads)
     previous = signal.getsignal(signal.SIGTERM)
 
     def end_streams_then_stop(signum, frame):

@@ -101,6 +101,8 @@ class Config:
     credential_retention_days: int = setting("AGENTFIELD_CREDENTIAL_RETENTION_DAYS", 365,
                                              int)
     retention_batch_size: int = setting("AGENTFIELD_RETENTION_BATCH_SIZE", 1000, int)
+    # Open SSE streams per web process (each holds a thread); at most half its threads.
+    max_streams: int = setting("AGENTFIELD_MAX_STREAMS", 16, int)
     log_level: str = setting("AGENTFIELD_LOG_LEVEL", "INFO", parse_log_level)
     # Size limits: a whole request body (413 before it is read), and the parts we store.
     max_body_bytes: int = setting("AGENTFIELD_MAX_BODY_BYTES", 8 * MIB, int)

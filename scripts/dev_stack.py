@@ -73,6 +73,9 @@ class DevStack:
         self.start("worker", [*celery, "worker", "-Q", "control", "-P", "threads", "-c", "2",
                               "--without-gossip", "--without-mingle", "-n", "control@%h",
                               "-l", "info"])
+        self.start("webhooks", [*celery, "worker", "-Q", "webhooks", "-P", "threads", "-c", "4",
+                                "--without-gossip", "--without-mingle", "-n", "webhooks@%h",
+                                "-l", "info"])
         self.start("beat", [*celery, "beat", "-l", "info",
                             "--schedule", str(RUN_DIR / "celerybeat-schedule")])
         self.wait(lambda: requests.get(self.url("/api/v1/health"), timeout=2).ok,

@@ -1,4 +1,4 @@
-"""Control-plane tasks on the ``control`` queue (run by the worker, scheduled by beat).
+"""Control-plane tasks: housekeeping on ``control``, webhook deliveries on ``webhooks``.
 
 Each runs inside the Flask app's context (the app's Celery task class provides it).
 """
@@ -6,13 +6,13 @@ Each runs inside the Flask app's context (the app's Celery task class provides i
 from celery import shared_task
 
 from app.broker.names import (
-    CONTROL_QUEUE,
     DELIVER_WEBHOOK_TASK,
     ISSUE_MISSING_CREDENTIALS_TASK,
     PURGE_EXPIRED_TASK,
     RECOVER_STUCK_TASK,
     SWEEP_NODE_HEALTH_TASK,
     SWEEP_WEBHOOKS_TASK,
+    WEBHOOKS_QUEUE,
 )
 from app.credentials import issue_missing
 from app.executions.recovery import reap_expired_leases, reconcile_queued
@@ -54,7 +54,8 @@ def deliver_webhook_task(self, execution_id: str) -> str:
         # Never a countdown near the visibility timeout (trap C-1): a longer wait is
         # done in steps, each early task re-scheduling itself.
         limit = get_config().visibility_timeout / 4
-        self.apply_async(args=[execution_id], countdown=min(delay, limit), queue=CONTROL_QUEUE)
+        self.apply_async(args=[execution_id], countdown=min(delay, limit),
+                         queue=WEBHOOKS_QUEUE)
     return state
 
 

@@ -117,12 +117,19 @@ class Stack:
         self.processes[name] = process
         return process
 
-    def start_control_worker(self) -> subprocess.Popen:
-        """The control queue's worker (webhook deliveries, sweeps), as the Procfile runs it."""
-        return self.start("control", [sys.executable, "-m", "celery", "-A", "tasks.worker:celery",
-                                      "worker", "-Q", "control", "-P", "threads", "-c", "4",
-                                      "--without-gossip", "--without-mingle", "-n",
-                                      f"control-{time.monotonic_ns()}@test", "-l", "info"])
+    def start_control_worker(self, **env) -> subprocess.Popen:
+        """The control queue's worker (sweeps, recovery), as the Procfile runs it."""
+        return self._start_worker("control", **env)
+
+    def start_webhooks_worker(self, **env) -> subprocess.Popen:
+        """The webhooks queue's worker (deliveries), as the Procfile runs it."""
+        return self._start_worker("webhooks", **env)
+
+    def _start_worker(self, queue: str, **env) -> subprocess.Popen:
+        return self.start(queue, [sys.executable, "-m", "celery", "-A", "tasks.worker:celery",
+                                  "worker", "-Q", queue, "-P", "threads", "-c", "4",
+                                  "--without-gossip", "--without-mingle", "-n",
+                                  f"{queue}-{time.monotonic_ns()}@test", "-l", "info"], **env)
 
     def start_agent(self, name: str, script: str, **env) -> subprocess.Popen:
         return self.start(name, [sys.executable, script], **env)
@@ -250,6 +257,7 @@ def stack(tmp_path_factory, redis_client, migrated_database):
     stack.wait_until(lambda: requests.get(stack.url + "/api/v1/health", timeout=2).ok,
                      what="the control plane")
     stack.start_control_worker()
+    stack.start_webhooks_worker()
     for name, (script, env) in AGENTS.items():
         stack.start_agent(name, script, **env)
     for node in ("sentiment-agent", "support-agent", "echo-agent", "relay-agent"):

@@ -1,14 +1,13 @@
 """Shared memory: scoped get/set/delete/list, atomic updates, change events (history, SSE)."""
 
-import threading
-
 import orjson
-from flask import Blueprint, Response, current_app, request, stream_with_context
+from flask import Blueprint, current_app, request
 
 from app.api.params import int_arg
 from app.errors import InvalidField
 from app.jsonio import read_json_object
 from app.memory_scope import body_data, body_key, explicit_scope, scope_ids, write_target
+from app.streams import SHUTTING_DOWN, stream_response
 from memory import MemoryNotFound, MemoryStore, parse_scope
 from memory.codec import MAX_TTL_SECONDS
 
@@ -16,9 +15,6 @@ bp = Blueprint("memory", __name__, url_prefix="/api/v1/memory")
 
 SSE_BLOCK_MS = 5000  # one keepalive comment per quiet read
 _REPLAY_BATCH = 500
-# Set when the web worker is told to stop: streams end so a restart does not wait on them
-# (clients reconnect with Last-Event-ID and miss nothing).
-SHUTTING_DOWN = threading.Event()
 
 
 def get_store() -> MemoryStore:
@@ -121,8 +117,9 @@ def event_stream():
     if last_id:
         store.events_after(last_id, count=1)  # validates the id before the stream starts
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return Response(stream_with_context(_frames(store, last_id, filters)),
-                    mimetype="text/event-stream", headers=headers)
+    # One of this process's stream slots (503 too_many_streams when none is left).
+    return stream_response(_frames(store, last_id, filters), mimetype="text/event-stream",
+                           headers=headers)
 
 
 def _frames(store: MemoryStore, last_id: str | None, filters: dict):
@@ -137,6 +134,8 @@ def _frames(store: MemoryStore, last_id: str | None, filters: dict):
             last_id = event["id"]
             if MemoryStore.matches(event, **filters):
                 yield _frame(event)
+    # SHUTTING_DOWN: a restart does not wait on streams (clients reconnect with
+    # Last-Event-ID and miss nothing).
     while not SHUTTING_DOWN.is_set():
         events = store.read_events(last_id, block_ms=SSE_BLOCK_MS)
         if not events:

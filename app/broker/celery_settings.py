@@ -2,11 +2,13 @@
 
 from app.broker.names import (
     CONTROL_QUEUE,
+    DELIVER_WEBHOOK_TASK,
     ISSUE_MISSING_CREDENTIALS_TASK,
     PURGE_EXPIRED_TASK,
     RECOVER_STUCK_TASK,
     SWEEP_NODE_HEALTH_TASK,
     SWEEP_WEBHOOKS_TASK,
+    WEBHOOKS_QUEUE,
 )
 from config import Config
 
@@ -36,6 +38,7 @@ def celery_settings(config: Config) -> dict:
         "worker_cancel_long_running_tasks_on_connection_loss": True,
         "task_default_queue": CONTROL_QUEUE,
         "task_create_missing_queues": True,
+        "task_routes": {DELIVER_WEBHOOK_TASK: {"queue": WEBHOOKS_QUEUE}},
         "worker_send_task_events": True,
         "task_send_sent_event": False,
         "worker_max_tasks_per_child": 1000,

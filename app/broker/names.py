@@ -3,10 +3,13 @@
 import re
 
 CONTROL_QUEUE = "control"
+# Webhook deliveries wait on other people's servers: a queue and a worker of their own,
+# so that sweeps and recovery on ``control`` never queue behind a slow receiver.
+WEBHOOKS_QUEUE = "webhooks"
 AGENT_QUEUE_PREFIX = "agent."
 # The task an agent worker runs for every execution; agent_sdk/protocol.py names it too.
 EXECUTE_TASK = "agentfield.execute"
-# Run by the control worker when an execution with a webhook ends.
+# Run by the webhooks worker when an execution with a webhook ends.
 DELIVER_WEBHOOK_TASK = "agentfield.deliver_webhook"
 # Control-plane housekeeping, scheduled by beat on the control queue.
 SWEEP_NODE_HEALTH_TASK = "tasks.sweep_node_health"

@@ -1,12 +1,12 @@
 """Deliver one webhook attempt, then schedule the next one or settle the outcome."""
 
+import http.client
 import logging
 import random
 import time
 from datetime import timedelta
 
 import orjson
-import requests
 
 from app.errors import ExecutionNotFinished, WebhookDeliveryInProgress, WebhookNotRegistered
 from app.executions import store
@@ -16,14 +16,14 @@ from app.models.types import as_utc, utcnow
 from app.status import TERMINAL
 from app.webhooks import store as webhooks
 from app.webhooks.signing import signature_headers
+from app.webhooks.transport import DeadlineExceeded, post
 from app.webhooks.trigger import enqueue_delivery
-from app.webhooks.validation import UnsafeDestination, check_destination
+from app.webhooks.validation import UnsafeDestination, resolve_destination
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = "AgentField-Webhook/1.0"
 RESPONSE_EXCERPT = 1024  # bytes of the receiver's answer kept with the attempt
-_session = requests.Session()
 
 
 def build_payload(row: dict) -> bytes:
@@ -84,20 +84,19 @@ def _attempt(row: dict, config) -> dict:
                "response_body": None, "delivered": False}
     started = time.monotonic()
     try:
-        if not config.webhook_allow_private:
-            check_destination(row["url"])
-        with _session.post(row["url"], data=body, headers=headers, stream=True,
-                           timeout=config.webhook_timeout, allow_redirects=False) as response:
-            excerpt = response.raw.read(RESPONSE_EXCERPT, decode_content=True) or b""
-            outcome["http_status"] = response.status_code
-            outcome["response_body"] = excerpt.decode("utf-8", "replace") or None
-            if 200 <= response.status_code < 300:
-                outcome["delivered"] = True
-            else:
-                outcome["error_message"] = f"receiver answered HTTP {response.status_code}"
-    except UnsafeDestination as exc:
+        # Resolved and checked once per attempt; the connection goes to that address.
+        destination = resolve_destination(row["url"], config.webhook_allow_private)
+        answer = post(destination, body, headers, deadline=config.webhook_timeout,
+                      excerpt_bytes=RESPONSE_EXCERPT)
+        outcome["http_status"] = answer.status
+        outcome["response_body"] = answer.excerpt.decode("utf-8", "replace") or None
+        if 200 <= answer.status < 300:
+            outcome["delivered"] = True
+        else:
+            outcome["error_message"] = f"receiver answered HTTP {answer.status}"
+    except (UnsafeDestination, DeadlineExceeded) as exc:
         outcome["error_message"] = str(exc)
-    except requests.RequestException as exc:
+    except (OSError, http.client.HTTPException) as exc:
         outcome["error_message"] = f"{type(exc).__name__}: {exc}"[:500]
     outcome["duration_ms"] = int((time.monotonic() - started) * 1000)
     return outcome

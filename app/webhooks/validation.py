@@ -99,14 +99,26 @@ def _parse_headers(raw) -> dict[str, str]:
     return headers
 
 
-def check_destination(url: str) -> None:
-    """Refuse a URL whose host is, or resolves to, a non-public address.
+@dataclass(frozen=True)
+class Destination:
+    """Where an attempt goes: the URL's host (for Host and TLS) and the address checked."""
 
-    Called at registration and again before every attempt, since DNS can change.
+    scheme: str
+    host: str
+    port: int
+    address: str
+    target: str  # the path and query sent in the request line
+
+
+def resolve_destination(url: str, allow_private: bool = False) -> Destination:
+    """Resolve the URL's host once, check every address, and pin the first one.
+
+    The attempt connects to ``address`` (never resolving again), so a DNS answer that
+    changes between the check and the connection cannot redirect it (DNS rebinding).
 
     Raises:
-        UnsafeDestination: an address is loopback, private, link-local, reserved or
-            multicast, or the host does not resolve.
+        UnsafeDestination: the host does not resolve, or (unless ``allow_private``) an
+            address is loopback, private, link-local, reserved or multicast.
     """
     parts = urlsplit(url)
     host = parts.hostname or ""
@@ -115,16 +127,44 @@ def check_destination(url: str) -> None:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise UnsafeDestination(f"webhook host {host!r} does not resolve: {exc}") from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
+    addresses = [info[4][0].split("%")[0] for info in infos]
+    if not addresses:
+        raise UnsafeDestination(f"webhook host {host!r} does not resolve")
+    for raw in addresses if not allow_private else ():
+        address = ipaddress.ip_address(raw)
         if _is_blocked(address):
             raise UnsafeDestination(
                 f"webhook host {host!r} resolves to {address}, which is not a public "
                 "address (set AGENTFIELD_WEBHOOK_ALLOW_PRIVATE=1 to allow it)")
+    target = urlunsplit(("", "", parts.path or "/", parts.query, ""))
+    return Destination(parts.scheme, host, port, addresses[0], target)
+
+
+def check_destination(url: str) -> None:
+    """Refuse a URL whose host is, or resolves to, a non-public address.
+
+    Called at registration; each attempt checks again through ``resolve_destination``.
+
+    Raises:
+        UnsafeDestination: an address is loopback, private, link-local, reserved or
+            multicast, or the host does not resolve.
+    """
+    resolve_destination(url)
+
+
+# IPv6 forms that carry an IPv4 address, which is what the packet finally reaches.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052 well-known prefix
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215 local use: never public
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated ::a.b.c.d
 
 
 def _is_blocked(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    mapped = getattr(address, "ipv4_mapped", None)
-    if mapped is not None:
-        address = mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in _NAT64_LOCAL:
+            return True
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is None and (address in _NAT64 or address in _IPV4_COMPATIBLE):
+            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if embedded is not None:
+            address = embedded
     return not address.is_global or address.is_multicast

@@ -1,7 +1,7 @@
 """Completion webhooks: payload, signatures, retries, redelivery, validation.
 
-Deliveries are made by the control worker in the stack (a real Celery worker on the
-``control`` queue) to a receiver on loopback.
+Deliveries are made by the webhooks worker in the stack (a real Celery worker on the
+``webhooks`` queue) to a receiver on loopback.
 """
 
 import hashlib

@@ -249,13 +249,15 @@ def test_a_burst_of_1000_against_a_limit_of_50_gets_only_202_and_429(
         stack.stop("fault-agent")
 
 
-def test_webhooks_survive_a_control_worker_killed_while_retrying(stack, api, tmp_path):
+def test_webhooks_survive_a_webhooks_worker_killed_while_retrying(stack, api, tmp_path):
     receiver = Receiver()
     receiver.fail_times = 10**6  # down until we say so
     patient = {"AGENTFIELD_WEBHOOK_MAX_ATTEMPTS": "20", "AGENTFIELD_WEBHOOK_RETRY_BASE": "0.3",
                "AGENTFIELD_WEBHOOK_RETRY_CAP": "1.5", "AGENTFIELD_WEBHOOK_SWEEP_SECONDS": "1"}
     stack.stop("control")
-    _start_control(stack, patient)
+    stack.stop("webhooks")
+    stack.start_control_worker(**patient)
+    stack.start_webhooks_worker(**patient)
     stack.start("beat", [sys.executable, "-m", "celery", "-A", "tasks.worker:celery", "beat",
                          "--schedule", str(tmp_path / "beat-schedule")], **patient)
     try:
@@ -267,9 +269,9 @@ def test_webhooks_survive_a_control_worker_killed_while_retrying(stack, api, tmp
                                 ).json()["execution_id"])
         stack.wait_until(lambda: all(len(receiver.for_path(f"/hook/{n}")) >= 2
                                      for n in range(20)), timeout=30, what="failing attempts")
-        stack.stop("control", signal.SIGKILL)  # countdowns and claims die with it
+        stack.stop("webhooks", signal.SIGKILL)  # countdowns and claims die with it
         time.sleep(1)
-        _start_control(stack, patient)
+        stack.start_webhooks_worker(**patient)
         time.sleep(1)
         receiver.fail_times = 0
 
@@ -287,21 +289,16 @@ def test_webhooks_survive_a_control_worker_killed_while_retrying(stack, api, tmp
             assert orjson.loads(delivered["body"])["execution_id"] == execution_id
             answered_ok = [r for r in receiver.for_path(f"/hook/{n}") if r["answered"] == 200]
             duplicated += len(answered_ok) - 1
-        _row("control worker killed (-9) and restarted while 20 webhooks were retrying",
+        _row("webhooks worker killed (-9) and restarted while 20 webhooks were retrying",
              20, 20, 0, duplicated)
         assert duplicated == 0
     finally:
         receiver.close()
         stack.stop("beat")
         stack.stop("control")
+        stack.stop("webhooks")
         stack.start_control_worker()
-
-
-def _start_control(stack, env):
-    stack.start("control", [sys.executable, "-m", "celery", "-A", "tasks.worker:celery",
-                            "worker", "-Q", "control", "-P", "threads", "-c", "4",
-                            "--without-gossip", "--without-mingle", "-n",
-                            f"control-{time.monotonic_ns()}@test"], **env)
+        stack.start_webhooks_worker()
 
 
 def _stored_payloads(ids) -> dict[str, bytes]:

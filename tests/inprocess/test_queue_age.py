@@ -9,6 +9,7 @@ from datetime import timedelta
 import orjson
 import pytest
 
+from app.broker.names import WEBHOOKS_QUEUE
 from app.executions.recovery import reconcile_queued
 from app.executions.store import fetch_execution
 from app.models.types import utcnow
@@ -74,7 +75,7 @@ def test_a_sync_waiter_is_woken_and_the_webhook_started(register, make_execution
 
     assert redis_db.llen(f"{NAMESPACE}:done:{sync['execution_id']}") == 1
     deliveries = [base64.b64decode(orjson.loads(message)["body"])
-                  for message in redis_db.lrange("control", 0, -1)]
+                  for message in redis_db.lrange(WEBHOOKS_QUEUE, 0, -1)]
     assert any(hooked["execution_id"].encode() in body for body in deliveries)
 
 

@@ -42,6 +42,7 @@ DOCUMENTED = {
     "retention_days": ("AGENTFIELD_RETENTION_DAYS", 30),
     "credential_retention_days": ("AGENTFIELD_CREDENTIAL_RETENTION_DAYS", 365),
     "retention_batch_size": ("AGENTFIELD_RETENTION_BATCH_SIZE", 1000),
+    "max_streams": ("AGENTFIELD_MAX_STREAMS", 16),
     "log_level": ("AGENTFIELD_LOG_LEVEL", "INFO"),
     "max_body_bytes": ("AGENTFIELD_MAX_BODY_BYTES", 8_388_608),
     "max_input_bytes": ("AGENTFIELD_MAX_INPUT_BYTES", 2_097_152),
@@ -85,6 +86,7 @@ OVERRIDES = {
     "AGENTFIELD_WEBHOOK_RETRY_CAP": ("1", 1.0),
     "AGENTFIELD_WEBHOOK_SWEEP_SECONDS": ("0.5", 0.5),
     "AGENTFIELD_WEBHOOK_ALLOW_PRIVATE": ("1", True),
+    "AGENTFIELD_MAX_STREAMS": ("4", 4),
     "AGENTFIELD_LOG_LEVEL": ("debug", "DEBUG"),
     "AGENTFIELD_MAX_BODY_BYTES": ("4096", 4096),
     "AGENTFIELD_MAX_INPUT_BYTES": ("1024", 1024),
@@ -141,7 +143,7 @@ def test_every_typed_parser_rejects_garbage_in_one_error():
     expected = [f"{spec.metadata['env']}='garbage' is not a valid "
                 + kinds.get(spec.metadata["parse"], "boolean (1/0, true/false)")
                 for spec in typed]
-    assert len(typed) == 34
+    assert len(typed) == 35
     assert raised.value.details == {"problems": expected}
     assert str(raised.value) == "invalid settings: " + "; ".join(expected)
     assert raised.value.code == "config_error"

@@ -39,3 +39,19 @@ def test_a_host_that_does_not_resolve_is_refused():
 def test_a_bad_port_is_an_invalid_webhook():
     with pytest.raises(InvalidWebhook, match="not valid"):
         parse_webhook({"url": "http://example.com:99999/x"}, allow_private=True)
+
+
+@pytest.mark.parametrize("address", [
+    "64:ff9b::a00:1", "64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe",  # NAT64 of 10/8, 127/8, 169.254
+    "2002:a00:1::1", "2002:7f00:1::1", "2002:c0a8:1::1",  # 6to4 of 10/8, 127/8, 192.168/16
+    "64:ff9b:1::808:808",  # RFC 8215 local-use NAT64: never a public destination
+    "::a00:1",  # deprecated IPv4-compatible form
+])
+def test_private_ipv4_inside_nat64_and_6to4_is_refused(address):
+    with pytest.raises(UnsafeDestination, match="not a public address"):
+        check_destination(f"http://[{address}]/hook")
+
+
+@pytest.mark.parametrize("address", ["64:ff9b::808:808", "2002:808:808::1"])
+def test_public_ipv4_inside_nat64_and_6to4_passes(address):
+    check_destination(f"http://[{address}]/hook")
