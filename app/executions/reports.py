@@ -9,14 +9,18 @@ status endpoint nor the report consumer ever sends it to the database.
 import math
 from datetime import UTC, datetime
 
+import orjson
+
 from app.errors import BadRequest, ExecutionNotFound, InvalidField, InvalidStatus
 from app.executions import lifecycle, store
+from app.extensions import get_config
 from app.models.types import utcnow
 from app.status import RUNNING, STATUSES, SUCCEEDED, TERMINAL, normalise_status
 
 MAX_ID_LENGTH = 64  # executions.execution_id is VARCHAR(64)
 MAX_DEPTH = 200  # orjson refuses to encode past 254 levels; it decodes up to 1024
 _MAX_BIGINT = 2**63 - 1
+MAX_ERROR_CHARS = 16_384  # an error message is diagnostic: kept whole up to this
 
 
 class ResultNotStorable(BadRequest):
@@ -72,7 +76,7 @@ def outcome_of(status: str, body: dict) -> dict:
     completed_at = _timestamp(body, "completed_at") or utcnow()
     values = {
         "status": status,
-        "result_payload": storable(body.get("result"), "result"),
+        "result_payload": _within_limit(storable(body.get("result"), "result")),
         "error_message": None if status == SUCCEEDED else _error_text(body, status),
         "error_type": None if status == SUCCEEDED else _short(body.get("error_type")),
         "completed_at": completed_at,
@@ -121,6 +125,18 @@ def storable(value, field: str):
     return value
 
 
+def _within_limit(result):
+    """Refuse a result larger than ``AGENTFIELD_MAX_RESULT_BYTES`` as JSON."""
+    if result is None or isinstance(result, bool | int | float):
+        return result
+    size = len(orjson.dumps(result))
+    limit = get_config().max_result_bytes
+    if size > limit:
+        _not_storable("result", f"it is {size} bytes as JSON, over the {limit}-byte limit "
+                                "(AGENTFIELD_MAX_RESULT_BYTES)")
+    return result
+
+
 def _not_storable(field: str, why: str):
     raise ResultNotStorable(f"'{field}' cannot be stored: {why}",
                             {"field": field, "reason": why})
@@ -130,7 +146,10 @@ def _error_text(body: dict, status: str) -> str:
     error = body.get("error") or body.get("error_message")
     if isinstance(error, dict):
         error = error.get("message") or str(error)
-    return _clean(str(error)) if error else f"execution {status}"
+    if not error:
+        return f"execution {status}"
+    text = _clean(str(error))
+    return text if len(text) <= MAX_ERROR_CHARS else text[:MAX_ERROR_CHARS] + " [cut]"
 
 
 def _short(value) -> str | None:

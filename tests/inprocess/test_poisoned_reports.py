@@ -7,6 +7,7 @@ and the consumer goes on, within the batch and after it.
 """
 
 import time
+from dataclasses import replace
 
 import orjson
 import pytest
@@ -170,6 +171,36 @@ def test_an_error_text_holding_nul_is_kept_readable(register, make_execution, co
     row = fetch_execution(execution_id)
     assert (row["status"], row["error_message"], row["error_type"]) == (
         "failed", "bad\ufffdbyte", "Value\ufffdError")
+
+
+def test_a_result_over_the_limit_fails_its_execution(register, make_execution, consumer,
+                                                     redis_db, ctx):
+    config = ctx.extensions["agentfield_config"]
+    ctx.extensions["agentfield_config"] = replace(config, max_result_bytes=1000)
+    big = make_execution(register())["execution_id"]
+    fits = make_execution(register())["execution_id"]
+    redis_db.xadd(STREAM, _entry(big, {"status": "succeeded", "result": {"t": "x" * 1000}}))
+    redis_db.xadd(STREAM, _entry(fits, {"status": "succeeded", "result": {"t": "x" * 900}}))
+
+    consumer()
+    _wait(lambda: _ended(big) and _ended(fits), "both reports")
+
+    row = fetch_execution(big)
+    assert (row["status"], row["error_type"], row["result_payload"]) == (
+        "failed", "result_not_storable", None)
+    assert "1008 bytes as JSON, over the 1000-byte limit" in row["error_message"]
+    assert fetch_execution(fits)["result_payload"] == {"t": "x" * 900}
+
+
+def test_a_long_error_text_is_cut_not_refused(register, make_execution, consumer, redis_db):
+    execution_id = make_execution(register())["execution_id"]
+    redis_db.xadd(STREAM, _entry(execution_id, {"status": "failed", "error": "e" * 100_000}))
+
+    consumer()
+    _wait(lambda: _ended(execution_id), "the report")
+
+    message = fetch_execution(execution_id)["error_message"]
+    assert message == "e" * 16_384 + " [cut]"
 
 
 def test_a_restarted_consumer_survives_poison_left_pending(register, make_execution,
