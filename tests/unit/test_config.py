@@ -27,6 +27,10 @@ DOCUMENTED = {
     "idempotency_ttl": ("AGENTFIELD_IDEMPOTENCY_TTL", 86_400),
     "max_queued": ("AGENTFIELD_MAX_QUEUED", 0),
     "max_running": ("AGENTFIELD_MAX_RUNNING", 0),
+    "max_functions": ("AGENTFIELD_MAX_FUNCTIONS", 200),
+    "max_function_dids": ("AGENTFIELD_MAX_FUNCTION_DIDS", 1000),
+    "schema_max_bytes": ("AGENTFIELD_SCHEMA_MAX_BYTES", 65_536),
+    "schema_max_depth": ("AGENTFIELD_SCHEMA_MAX_DEPTH", 32),
     "circuit_enabled": ("AGENTFIELD_CIRCUIT_ENABLED", True),
     "circuit_failure_rate": ("AGENTFIELD_CIRCUIT_FAILURE_RATE", 0.5),
     "circuit_min_calls": ("AGENTFIELD_CIRCUIT_MIN_CALLS", 10),
@@ -62,6 +66,10 @@ OVERRIDES = {
     "AGENTFIELD_IDEMPOTENCY_TTL": ("4", 4),
     "AGENTFIELD_MAX_QUEUED": ("7", 7),
     "AGENTFIELD_MAX_RUNNING": ("8", 8),
+    "AGENTFIELD_MAX_FUNCTIONS": ("3", 3),
+    "AGENTFIELD_MAX_FUNCTION_DIDS": ("9", 9),
+    "AGENTFIELD_SCHEMA_MAX_BYTES": ("1024", 1024),
+    "AGENTFIELD_SCHEMA_MAX_DEPTH": ("4", 4),
     "AGENTFIELD_CIRCUIT_ENABLED": ("false", False),
     "AGENTFIELD_CIRCUIT_FAILURE_RATE": ("1.0", 1.0),
     "AGENTFIELD_CIRCUIT_MIN_CALLS": ("20", 20),
@@ -125,7 +133,7 @@ def test_every_typed_parser_rejects_garbage_in_one_error():
     expected = [f"{spec.metadata['env']}='garbage' is not a valid "
                 + kinds.get(spec.metadata["parse"], "boolean (1/0, true/false)")
                 for spec in typed]
-    assert len(typed) == 26
+    assert len(typed) == 30
     assert raised.value.details == {"problems": expected}
     assert str(raised.value) == "invalid settings: " + "; ".join(expected)
     assert raised.value.code == "config_error"

@@ -16,7 +16,8 @@ from app.executions.views import agent_message
 from app.status import STATUSES, TERMINAL, normalise_status
 
 NODE_IDS = ["echo-agent", "a", "A_1-b", "-leading", "has.dot", "sp ace", "x" * 128,
-            "x" * 129, "", "ünï"]
+            "x" * 129, "", "ünï", "echo-agent\n", "\necho-agent", "echo-agent\r\n"]
+FUNCTION_IDS = [*NODE_IDS, "_private", "analyze", "__call__", "a.b", "a/b", "f\n"]
 
 
 def test_the_execute_task_and_queue_names_agree():
@@ -26,6 +27,16 @@ def test_the_execute_task_and_queue_names_agree():
         assert names.is_valid_node_id(node_id) == protocol.is_valid_node_id(node_id), node_id
         if names.is_valid_node_id(node_id):
             assert names.queue_for(node_id) == protocol.queue_name(node_id)
+
+
+def test_the_function_id_rule_agrees_and_refuses_lookalikes():
+    assert names.FUNCTION_ID_RE.pattern == protocol.FUNCTION_ID_PATTERN
+    for function_id in FUNCTION_IDS:
+        assert (names.is_valid_function_id(function_id)
+                == protocol.is_valid_function_id(function_id)), function_id
+    assert not any(names.is_valid_node_id(node_id) or names.is_valid_function_id(node_id)
+                   for node_id in ("echo-agent\n", "f\n", "x" * 129, "a.b"))
+    assert names.is_valid_function_id("_private") and not names.is_valid_node_id("_private")
 
 
 def test_the_status_words_agree():
