@@ -66,6 +66,11 @@ def _refuse_retrieval(uri: str):
 _LOCAL_ONLY = Registry(retrieve=_refuse_retrieval)  # type: ignore[call-arg]
 
 
+def local_registry() -> Registry:
+    """Return the registry validators use: it retrieves nothing, from anywhere."""
+    return _LOCAL_ONLY
+
+
 @lru_cache(maxsize=2048)
 def _regex(pattern: str):
     options = re2.Options()
@@ -223,7 +228,7 @@ def compile_validator(schema: dict | None) -> Draft202012Validator | None:
                      "input_schema")
     except InvalidSchema:
         return None  # stored before registration refused it: do not block its callers
-    return LocalValidator(schema, registry=_LOCAL_ONLY)
+    return LocalValidator(schema, registry=local_registry())
 
 
 def validate_input(validator: Draft202012Validator | None, data: dict, target: str) -> None:

@@ -9,7 +9,8 @@ import pytest
 
 from app.errors import InputValidationFailed
 from app.nodes.cache import resolve_function
-from app.schemas import LocalValidator, compile_validator, validate_input
+from app.schemas import compile_validator, validate_input
+from config.errors import ControlPlaneError
 
 SECRET = "top-secret-file-content-7f3a"
 EVIL = "^(a+)+$"
@@ -84,13 +85,26 @@ def test_a_stored_schema_with_a_remote_ref_is_never_fetched(ctx, web_server):
     url, hits = web_server
     schema = _ref_schema(url + "/schema.json")
 
-    # When the execute path builds its validator, or a validator is built on it anyway
-    assert compile_validator(schema) is None
-    validator = LocalValidator(schema, registry=compile_validator.__globals__["_LOCAL_ONLY"])
-    with pytest.raises(Exception) as raised:
+    # When the execute path builds its validator and validates with it
+    validator = compile_validator(schema)
+    try:
+        validate_input(validator, {"x": "text"}, "node.plan")
+    except ControlPlaneError as exc:
+        assert exc.status < 500
+
+    # Then nothing was fetched
+    assert hits == []
+
+
+def test_the_validator_itself_refuses_to_fetch(ctx, web_server):
+    from app.schemas import LocalValidator, local_registry
+
+    url, hits = web_server
+    validator = LocalValidator(_ref_schema(url + "/schema.json"), registry=local_registry())
+
+    with pytest.raises(ControlPlaneError) as raised:
         validate_input(validator, {"x": "text"}, "node.plan")
 
-    # Then nothing was fetched and the error is a clear client error
     assert raised.value.code == "invalid_schema" and raised.value.status == 400
     assert hits == []
 
