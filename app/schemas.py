@@ -7,10 +7,14 @@ validation local and fast, whatever the schema:
   network or the file system (the validator's registry refuses every retrieval);
 - ``pattern`` and ``patternProperties`` run on RE2, which matches in linear time, so no
   input can make a pattern backtrack; a pattern RE2 cannot compile is refused;
-- a schema is bounded in size and depth (``AGENTFIELD_SCHEMA_MAX_BYTES``, ``_MAX_DEPTH``).
+- a schema is bounded in size and depth (``AGENTFIELD_SCHEMA_MAX_BYTES``, ``_MAX_DEPTH``);
+- one validation runs at most ``AGENTFIELD_SCHEMA_MAX_STEPS`` keyword checks, plus twenty per
+  value in the input: a few references (``{"anyOf": [{"$ref": "#/$defs/a"}, ...]}`` nested
+  a dozen times) would otherwise make a tiny schema take seconds for any input.
 """
 
 import json
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -22,8 +26,12 @@ from referencing.exceptions import NoSuchResource, Unresolvable
 from referencing.jsonschema import DRAFT202012
 
 from app.errors import BadRequest, InputValidationFailed
+from app.extensions import get_config
 
 _MAX_REPORTED = 10
+_STEPS_PER_INPUT_VALUE = 20
+# Keyword checks left in the validation running in this thread (None: not metered).
+_steps_left: ContextVar[list[int] | None] = ContextVar("schema_steps_left", default=None)
 # Keywords whose values are data, not subschemas: a "$ref" or "pattern" in them is a value.
 _DATA_KEYWORDS = frozenset({"const", "enum", "default", "examples"})
 # Keywords whose values map names to subschemas: their keys are names, not keywords.
@@ -56,6 +64,12 @@ class SchemaPatternUnsupported(InvalidSchema):
     """Raised when a schema's pattern is not one RE2 can match in linear time."""
 
     code = "schema_pattern_unsupported"
+
+
+class ValidationTooExpensive(InputValidationFailed):
+    """Raised when validating an input would take more keyword checks than allowed."""
+
+    code = "input_validation_too_expensive"
 
 
 def _refuse_retrieval(uri: str):
@@ -115,13 +129,29 @@ def _additional_properties(validator, additional, instance, schema):
         yield ValidationError(f"additional properties are not allowed ({shown} unexpected)")
 
 
-# Draft 2020-12 with every regex keyword on RE2. (unevaluatedProperties would still run
-# patternProperties through Python's re: _scan refuses that combination.)
+def _metered(keyword):
+    def metered(validator, value, instance, schema):
+        left = _steps_left.get()
+        if left is not None:
+            left[0] -= 1
+            if left[0] < 0:
+                raise ValidationTooExpensive(
+                    "validating the input against this schema takes too many steps",
+                    {"max_steps": left[1]})
+        return keyword(validator, value, instance, schema)
+    return metered
+
+
+# Draft 2020-12 with every regex keyword on RE2 (unevaluatedProperties would still run
+# patternProperties through Python's re: _scan refuses that combination), and every
+# keyword metered.
 LocalValidator = validators.extend(Draft202012Validator, {
-    "pattern": _pattern,
-    "patternProperties": _pattern_properties,
-    "additionalProperties": _additional_properties,
-})
+    name: _metered(keyword) for name, keyword in {
+        **Draft202012Validator.VALIDATORS,
+        "pattern": _pattern,
+        "patternProperties": _pattern_properties,
+        "additionalProperties": _additional_properties,
+    }.items()})
 
 
 @dataclass
@@ -231,15 +261,36 @@ def compile_validator(schema: dict | None) -> Draft202012Validator | None:
     return LocalValidator(schema, registry=local_registry())
 
 
+def _count_values(data) -> int:
+    count, stack = 0, [data]
+    while stack:
+        value = stack.pop()
+        count += 1
+        if isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return count
+
+
 def validate_input(validator: Draft202012Validator | None, data: dict, target: str) -> None:
     """Raise InputValidationFailed listing what is wrong with ``data``."""
     if validator is None:
         return
+    budget = get_config().schema_max_steps + _STEPS_PER_INPUT_VALUE * _count_values(data)
+    token = _steps_left.set([budget, budget])
     try:
         errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     except Unresolvable as exc:  # registration refuses these; never fetched either way
         raise InvalidSchema(f"the input schema of '{target}' has a reference that does "
                             f"not resolve: {exc}", {"target": target}) from None
+    except ValidationTooExpensive as exc:
+        raise ValidationTooExpensive(
+            f"validating the input of '{target}' against its schema takes more than "
+            f"{budget} steps: the schema is too complex for it", {"target": target,
+                                                                  **exc.details}) from None
+    finally:
+        _steps_left.reset(token)
     if not errors:
         return
     problems = [

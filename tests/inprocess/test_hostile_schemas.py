@@ -214,3 +214,44 @@ def test_an_invalid_json_schema_is_refused(client):
     assert response.status_code == 400
     assert response.json["error"] == "invalid_schema"
     assert response.json["details"] == {"field": "reasoners[0].input_schema"}
+
+
+# -- work per validation ------------------------------------------------------------------
+
+
+def _doubling_schema(levels: int) -> dict:
+    """A tiny schema whose references double the work at each level (2**levels paths)."""
+    defs = {"l0": {"type": "string"}}
+    for level in range(1, levels + 1):
+        below = {"$ref": f"#/$defs/l{level - 1}"}
+        defs[f"l{level}"] = {"anyOf": [below, {**below, "description": "again"}]}
+    return {"$defs": defs, "$ref": f"#/$defs/l{levels}"}
+
+
+def test_a_schema_that_doubles_its_work_is_cut_off_quickly(register):
+    node_id = register(reasoners=[{"id": "plan", "input_schema": _doubling_schema(40)}])
+    _, validator = resolve_function(node_id, "plan")
+
+    started = time.perf_counter()
+    with pytest.raises(InputValidationFailed) as raised:
+        validate_input(validator, 5, "n.plan")
+    elapsed = time.perf_counter() - started
+
+    assert raised.value.code == "input_validation_too_expensive"
+    assert raised.value.status == 422
+    assert raised.value.details == {"target": "n.plan", "max_steps": 2020}
+    assert elapsed < 0.5  # 2,000 keyword checks (about 0.1 s on a busy machine); 2**40 without
+    validate_input(validator, "text", "n.plan")  # the first branch matches at once
+
+
+def test_a_large_input_on_an_ordinary_schema_is_within_the_budget(register):
+    item = {"type": "object", "properties": {"a": {"type": "integer"},
+                                             "b": {"type": "string", "maxLength": 5}},
+            "required": ["a"]}
+    schema = {"type": "object", "properties": {
+        f"f{i}": {"type": "array", "items": item} for i in range(5)}}
+    node_id = register(reasoners=[{"id": "plan", "input_schema": schema}])
+    _, validator = resolve_function(node_id, "plan")
+
+    validate_input(validator, {f"f{i}": [{"a": j, "b": "x"} for j in range(400)]
+                               for i in range(5)}, "n.plan")

@@ -31,6 +31,7 @@ DOCUMENTED = {
     "max_function_dids": ("AGENTFIELD_MAX_FUNCTION_DIDS", 1000),
     "schema_max_bytes": ("AGENTFIELD_SCHEMA_MAX_BYTES", 65_536),
     "schema_max_depth": ("AGENTFIELD_SCHEMA_MAX_DEPTH", 32),
+    "schema_max_steps": ("AGENTFIELD_SCHEMA_MAX_STEPS", 2000),
     "circuit_enabled": ("AGENTFIELD_CIRCUIT_ENABLED", True),
     "circuit_failure_rate": ("AGENTFIELD_CIRCUIT_FAILURE_RATE", 0.5),
     "circuit_min_calls": ("AGENTFIELD_CIRCUIT_MIN_CALLS", 10),
@@ -70,6 +71,7 @@ OVERRIDES = {
     "AGENTFIELD_MAX_FUNCTION_DIDS": ("9", 9),
     "AGENTFIELD_SCHEMA_MAX_BYTES": ("1024", 1024),
     "AGENTFIELD_SCHEMA_MAX_DEPTH": ("4", 4),
+    "AGENTFIELD_SCHEMA_MAX_STEPS": ("50", 50),
     "AGENTFIELD_CIRCUIT_ENABLED": ("false", False),
     "AGENTFIELD_CIRCUIT_FAILURE_RATE": ("1.0", 1.0),
     "AGENTFIELD_CIRCUIT_MIN_CALLS": ("20", 20),
@@ -133,7 +135,7 @@ def test_every_typed_parser_rejects_garbage_in_one_error():
     expected = [f"{spec.metadata['env']}='garbage' is not a valid "
                 + kinds.get(spec.metadata["parse"], "boolean (1/0, true/false)")
                 for spec in typed]
-    assert len(typed) == 30
+    assert len(typed) == 31
     assert raised.value.details == {"problems": expected}
     assert str(raised.value) == "invalid settings: " + "; ".join(expected)
     assert raised.value.code == "config_error"
