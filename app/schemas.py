@@ -77,7 +77,7 @@ def _refuse_retrieval(uri: str):
 
 
 # Only the schema itself (and the bundled meta-schemas) can be referenced.
-_LOCAL_ONLY = Registry(retrieve=_refuse_retrieval)  # type: ignore[call-arg]
+_LOCAL_ONLY: Registry = Registry(retrieve=_refuse_retrieval)  # type: ignore[call-arg]
 
 
 def local_registry() -> Registry:
@@ -124,9 +124,16 @@ def _additional_properties(validator, additional, instance, schema):
     if validator.is_type(additional, "object"):
         for name in extras:
             yield from validator.descend(instance[name], additional, path=name)
-    elif not additional and extras:
+    elif not additional and extras:  # jsonschema's own messages
         shown = ", ".join(repr(name) for name in sorted(extras))
-        yield ValidationError(f"additional properties are not allowed ({shown} unexpected)")
+        if patterns:
+            verb = "does" if len(extras) == 1 else "do"
+            regexes = ", ".join(repr(pattern) for pattern in sorted(patterns))
+            yield ValidationError(f"{shown} {verb} not match any of the regexes: {regexes}")
+        else:
+            verb = "was" if len(extras) == 1 else "were"
+            yield ValidationError(f"Additional properties are not allowed ({shown} {verb} "
+                                  "unexpected)")
 
 
 def _metered(keyword):
