@@ -11,13 +11,22 @@ import re
 
 EXECUTE_TASK = "agentfield.execute"
 QUEUE_PREFIX = "agent."
-NODE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,127}$"
+# Both ids are matched whole (fullmatch): "$" alone lets a trailing newline through.
+NODE_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_\-]{0,127}"
 NODE_ID_RE = re.compile(NODE_ID_PATTERN)
+# A reasoner's or skill's id: a Python name fits, and "." stays the target separator.
+FUNCTION_ID_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9_\-]{0,127}"
+FUNCTION_ID_RE = re.compile(FUNCTION_ID_PATTERN)
 
 
 def is_valid_node_id(node_id: str) -> bool:
     """Tell whether a node id can name a queue (letters, digits, '-' and '_')."""
-    return bool(NODE_ID_RE.match(node_id or ""))
+    return isinstance(node_id, str) and NODE_ID_RE.fullmatch(node_id) is not None
+
+
+def is_valid_function_id(function_id: str) -> bool:
+    """Tell whether a reasoner or skill id is 1-128 letters, digits, '_' or '-'."""
+    return isinstance(function_id, str) and FUNCTION_ID_RE.fullmatch(function_id) is not None
 
 
 def queue_name(node_id: str) -> str:
@@ -86,9 +95,10 @@ def status_path(execution_id: str) -> str:
 
 __all__ = [
     "ATTEMPT_FIELDS", "CANCELLED", "DEFAULT_NAMESPACE", "EXECUTE_TASK", "FAILED",
+    "FUNCTION_ID_PATTERN", "FUNCTION_ID_RE",
     "LEASE_DONE", "MESSAGE_FIELDS", "MESSAGE_OPTIONAL", "MESSAGE_OPTIONAL_IDS",
     "MESSAGE_REQUIRED", "NODE_ID_PATTERN", "NODE_ID_RE", "PENDING", "QUEUED", "QUEUE_PREFIX",
     "REPORT_FIELDS", "REPORT_STATUSES", "RUNNING", "STATUSES", "STREAM_FIELDS", "SUCCEEDED",
-    "TERMINAL_STATUSES", "TIMEOUT", "cancel_key", "is_valid_node_id", "lease_key",
-    "queue_name", "reports_stream", "status_path",
+    "TERMINAL_STATUSES", "TIMEOUT", "cancel_key", "is_valid_function_id", "is_valid_node_id",
+    "lease_key", "queue_name", "reports_stream", "status_path",
 ]

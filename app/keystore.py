@@ -15,6 +15,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import select
 
+from app.errors import Conflict
 from app.extensions import db, get_config
 from app.models import DidKey
 from app.models.identity import ROOT_NODE
@@ -27,6 +28,12 @@ _keys: dict[str, SigningKey] = {}
 _node_dids: dict[str, tuple[float, dict]] = {}
 _lock = threading.Lock()
 NODE_DID_CACHE_SECONDS = 5.0
+
+
+class FunctionDidLimitReached(Conflict):
+    """Raised when a registration would give a node more function DIDs than allowed."""
+
+    code = "function_did_limit_reached"
 
 
 def secret_box() -> SecretBox:
@@ -84,13 +91,20 @@ def ensure_node_dids(node_id: str, reasoners: list[str], skills: list[str]) -> d
     """Give a node and each function a stable DID; retire the DIDs of removed functions.
 
     The caller commits (registration does, in the same transaction as the node row).
+    Retired DIDs are kept (credentials name them), so a node holds at most
+    AGENTFIELD_MAX_FUNCTION_DIDS function DIDs, retired ones included.
+
+    Raises:
+        FunctionDidLimitReached: the new function names would pass that cap; nothing
+            was written.
     """
     rows = db.session.scalars(select(DidKey).where(DidKey.node_id == node_id)).all()
-    agent = next((r for r in rows if r.kind == "agent" and r.status == "active"), None)
-    agent = agent or _create(node_id, None, "agent")
     wanted = {name: "skill" for name in skills}
     wanted.update({name: "reasoner" for name in reasoners})  # a reasoner wins a name clash
     by_function = {r.function: r for r in rows if r.function is not None}
+    _check_room(node_id, len(by_function), len(wanted.keys() - by_function.keys()))
+    agent = next((r for r in rows if r.kind == "agent" and r.status == "active"), None)
+    agent = agent or _create(node_id, None, "agent")
     for name, kind in wanted.items():
         row = by_function.get(name)
         if row is None:
@@ -102,6 +116,15 @@ def ensure_node_dids(node_id: str, reasoners: list[str], skills: list[str]) -> d
             row.status, row.retired_at = "inactive", utcnow()
     _node_dids.pop(node_id, None)
     return _identity_package(agent.did, by_function, reasoners, skills)
+
+
+def _check_room(node_id: str, held: int, new: int) -> None:
+    cap = get_config().max_function_dids
+    if new and held + new > cap:
+        raise FunctionDidLimitReached(
+            f"node '{node_id}' holds {held} function DIDs (retired ones included); "
+            f"{new} new function names would pass the limit of {cap}",
+            {"node_id": node_id, "held": held, "new": new, "max_function_dids": cap})
 
 
 def _identity_package(agent_did, by_function, reasoners, skills) -> dict:

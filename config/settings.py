@@ -81,6 +81,12 @@ class Config:
     max_running: int = setting("AGENTFIELD_MAX_RUNNING", 0, int)
     # A queued execution older than this ends as timeout (queue_timeout); 0: never.
     max_queued_seconds: float = setting("AGENTFIELD_MAX_QUEUED_SECONDS", 86_400.0, float)
+    # What one registration may declare (app/schemas.py, app/nodes/registration.py).
+    max_functions: int = setting("AGENTFIELD_MAX_FUNCTIONS", 200, int)
+    max_function_dids: int = setting("AGENTFIELD_MAX_FUNCTION_DIDS", 1000, int)
+    schema_max_bytes: int = setting("AGENTFIELD_SCHEMA_MAX_BYTES", 65_536, int)
+    schema_max_depth: int = setting("AGENTFIELD_SCHEMA_MAX_DEPTH", 32, int)
+    schema_max_steps: int = setting("AGENTFIELD_SCHEMA_MAX_STEPS", 2000, int)
     circuit_enabled: bool = setting("AGENTFIELD_CIRCUIT_ENABLED", True, parse_bool)
     circuit_failure_rate: float = setting("AGENTFIELD_CIRCUIT_FAILURE_RATE", 0.5, float)
     circuit_min_calls: int = setting("AGENTFIELD_CIRCUIT_MIN_CALLS", 10, int)

@@ -6,6 +6,10 @@ import sys
 
 from identity.audit import verify_bundle
 from identity.errors import InvalidBundle
+from identity.report import Report
+
+# One line on stderr for unreadable input, however long the reason.
+MAX_MESSAGE = 500
 
 
 class _Unreadable(Exception):
@@ -47,32 +51,48 @@ def _load(path: str, what: str):
     except (ValueError, UnicodeDecodeError) as exc:
         raise _Unreadable(f"{what} {path} is not valid JSON (truncated or corrupted?): "
                           f"{exc}") from None
+    except RecursionError:
+        raise _Unreadable(f"{what} {path} is nested too deeply to be an audit file") from None
 
 
 def _reject_constant(name: str):
     raise ValueError(f"{name} is not JSON")
 
 
+def _verify(args: argparse.Namespace) -> Report:
+    data = _load(args.file, "file")
+    values = {}
+    if args.input is not None:
+        values["input_value"] = _load(args.input, "--input")
+    if args.output is not None:
+        values["output_value"] = _load(args.output, "--output")
+    return verify_bundle(data, execution_id=args.execution_id, root_did=args.root_did,
+                         **values)
+
+
+def _one_line(message: str) -> str:
+    line = " ".join(message.split())
+    return line if len(line) <= MAX_MESSAGE else line[:MAX_MESSAGE - 3] + "..."
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = _parser().parse_args(argv)
     try:
-        data = _load(args.file, "file")
-        values = {}
-        if args.input is not None:
-            values["input_value"] = _load(args.input, "--input")
-        if args.output is not None:
-            values["output_value"] = _load(args.output, "--output")
-        report = verify_bundle(data, execution_id=args.execution_id, root_did=args.root_did,
-                               **values)
+        report = _verify(args)
     except (_Unreadable, InvalidBundle) as exc:
         message = f"{args.file}: {exc}" if isinstance(exc, InvalidBundle) else str(exc)
-        if args.json:
-            print(json.dumps({"ok": False, "error": message}))
-        print(f"error: {message}", file=sys.stderr)
-        return 2
-    print(json.dumps(report.to_dict(), indent=2) if args.json else report.render())
-    return 0 if report.ok else 1
+    except Exception as exc:  # noqa: BLE001  (any input we did not foresee: a reason, no traceback)
+        message = (f"{args.file}: malformed input the verifier cannot read "
+                   f"({type(exc).__name__}: {exc})")
+    else:
+        print(json.dumps(report.to_dict(), indent=2) if args.json else report.render())
+        return 0 if report.ok else 1
+    message = _one_line(message)
+    if args.json:
+        print(json.dumps({"ok": False, "error": message}))
+    print(f"error: {message}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -214,7 +214,7 @@ def _check_run_credential(report: Report, source: _Source, entries: list[_Entry]
     subject, run_id = run["credentialSubject"], source.run_id
     report.add_problems(names[0], [problem for bad, problem in (
         (RUN_CREDENTIAL_TYPE not in run["type"], f"not an {RUN_CREDENTIAL_TYPE}"),
-        (run["id"] != run_credential_id(run_id), f"its id is not that of run {run_id}"),
+        (run.get("id") != run_credential_id(run_id), f"its id is not that of run {run_id}"),
         (subject.get("run_id") != run_id or subject.get("id") != "urn:run:" + run_id,
          f"it is about run {subject.get('run_id')!r}, not {run_id}"),
     ) if bad], f"{RUN_CREDENTIAL_TYPE} of run {run_id}, signature valid")
@@ -225,7 +225,9 @@ def _check_run_credential(report: Report, source: _Source, entries: list[_Entry]
     report.add_problems(names[1], root_problems, f"issued by the root {source.root_did}")
     present, listed = [e.vc_id for e in entries], subject.get("credential_ids")
     chain = []
-    if listed != present:
+    if not isinstance(listed, list):
+        chain.append(f"credential_ids is not a list but {type(listed).__name__}")
+    elif listed != present:
         missing = [i for i in listed or [] if i not in present]
         extra = [i for i in present if i not in (listed or [])]
         chain.append(f"missing from the file: {', '.join(map(str, missing))}" if missing else

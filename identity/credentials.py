@@ -152,12 +152,13 @@ def run_subject(run_id: str, component_tokens: list[str]) -> dict:
 
 
 def read_credential_id(token: str) -> str | None:
-    """Return a VC-JWT's vc.id without verifying it (None if the token is unreadable)."""
+    """Return a VC-JWT's vc.id without verifying it (None if unreadable or not a string)."""
     try:
         credential = parse_jws(token).payload.get("vc")
     except IdentityError:
         return None
-    return credential.get("id") if isinstance(credential, dict) else None
+    vc_id = credential.get("id") if isinstance(credential, dict) else None
+    return vc_id if isinstance(vc_id, str) else None
 
 
 def components_digest(ids: list, tokens: list[str]) -> str:

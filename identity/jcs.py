@@ -15,7 +15,10 @@ _EXACT_INT = 2 ** 53  # beyond this an I-JSON number is a rounded IEEE 754 doubl
 def canonicalize(value) -> bytes:
     """Return the RFC 8785 canonical UTF-8 JSON of value (dict/list/str/number/bool/None)."""
     parts: list[str] = []
-    _write(value, parts.append)
+    try:
+        _write(value, parts.append)
+    except RecursionError:
+        raise InvalidJSONValue("the value is nested too deeply to canonicalize") from None
     try:
         return "".join(parts).encode("utf-8")
     except UnicodeEncodeError:

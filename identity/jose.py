@@ -94,6 +94,8 @@ def _json_object(segment: str, what: str) -> dict:
         value = json.loads(raw, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
     except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
         raise MalformedToken(f"the JWS {what} is not JSON: {exc}") from None
+    except RecursionError:
+        raise MalformedToken(f"the JWS {what} is nested too deeply") from None
     if not isinstance(value, dict):
         raise MalformedToken(f"the JWS {what} is not a JSON object")
     return value

@@ -18,12 +18,20 @@ SWEEP_WEBHOOKS_TASK = "tasks.sweep_webhooks"
 ISSUE_MISSING_CREDENTIALS_TASK = "tasks.issue_missing_credentials"
 PURGE_EXPIRED_TASK = "tasks.purge_expired"
 
-NODE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,127}$")
+# Matched whole (fullmatch): match() with "$" let "agent" + newline pass as a lookalike.
+NODE_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,127}")
+# A reasoner's or skill's id: a Python name fits, and "." stays the target separator.
+FUNCTION_ID_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_\-]{0,127}")
 
 
 def is_valid_node_id(node_id: str) -> bool:
     """Tell whether a node id can name a queue (letters, digits, '-' and '_')."""
-    return bool(NODE_ID_RE.match(node_id or ""))
+    return isinstance(node_id, str) and NODE_ID_RE.fullmatch(node_id) is not None
+
+
+def is_valid_function_id(function_id: str) -> bool:
+    """Tell whether a reasoner or skill id is 1-128 letters, digits, '_' or '-'."""
+    return isinstance(function_id, str) and FUNCTION_ID_RE.fullmatch(function_id) is not None
 
 
 def queue_for(node_id: str) -> str:

@@ -32,7 +32,7 @@ def test_names_and_keys_follow_the_namespace():
 
 @pytest.mark.parametrize("node_id, valid", [
     ("echo-agent", True), ("a_1", True), ("A" * 128, True), ("A" * 129, False),
-    ("-lead", False), ("has.dot", False), ("", False)])
+    ("-lead", False), ("has.dot", False), ("", False), ("echo-agent\n", False)])
 def test_node_ids_that_can_name_a_queue(node_id, valid):
     assert protocol.is_valid_node_id(node_id) is valid
 

@@ -28,6 +28,11 @@ DOCUMENTED = {
     "max_queued": ("AGENTFIELD_MAX_QUEUED", 0),
     "max_running": ("AGENTFIELD_MAX_RUNNING", 0),
     "max_queued_seconds": ("AGENTFIELD_MAX_QUEUED_SECONDS", 86_400.0),
+    "max_functions": ("AGENTFIELD_MAX_FUNCTIONS", 200),
+    "max_function_dids": ("AGENTFIELD_MAX_FUNCTION_DIDS", 1000),
+    "schema_max_bytes": ("AGENTFIELD_SCHEMA_MAX_BYTES", 65_536),
+    "schema_max_depth": ("AGENTFIELD_SCHEMA_MAX_DEPTH", 32),
+    "schema_max_steps": ("AGENTFIELD_SCHEMA_MAX_STEPS", 2000),
     "circuit_enabled": ("AGENTFIELD_CIRCUIT_ENABLED", True),
     "circuit_failure_rate": ("AGENTFIELD_CIRCUIT_FAILURE_RATE", 0.5),
     "circuit_min_calls": ("AGENTFIELD_CIRCUIT_MIN_CALLS", 10),
@@ -75,6 +80,11 @@ OVERRIDES = {
     "AGENTFIELD_RETENTION_DAYS": ("0", 0),
     "AGENTFIELD_CREDENTIAL_RETENTION_DAYS": ("3650", 3650),
     "AGENTFIELD_RETENTION_BATCH_SIZE": ("50", 50),
+    "AGENTFIELD_MAX_FUNCTIONS": ("3", 3),
+    "AGENTFIELD_MAX_FUNCTION_DIDS": ("9", 9),
+    "AGENTFIELD_SCHEMA_MAX_BYTES": ("1024", 1024),
+    "AGENTFIELD_SCHEMA_MAX_DEPTH": ("4", 4),
+    "AGENTFIELD_SCHEMA_MAX_STEPS": ("50", 50),
     "AGENTFIELD_CIRCUIT_ENABLED": ("false", False),
     "AGENTFIELD_CIRCUIT_FAILURE_RATE": ("1.0", 1.0),
     "AGENTFIELD_CIRCUIT_MIN_CALLS": ("20", 20),
@@ -143,7 +153,7 @@ def test_every_typed_parser_rejects_garbage_in_one_error():
     expected = [f"{spec.metadata['env']}='garbage' is not a valid "
                 + kinds.get(spec.metadata["parse"], "boolean (1/0, true/false)")
                 for spec in typed]
-    assert len(typed) == 35
+    assert len(typed) == 40
     assert raised.value.details == {"problems": expected}
     assert str(raised.value) == "invalid settings: " + "; ".join(expected)
     assert raised.value.code == "config_error"

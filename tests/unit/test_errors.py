@@ -6,7 +6,9 @@ import pytest
 
 import agent_sdk.errors as sdk_errors
 from app import errors as api_errors  # noqa: F401  (registers the API leaves)
+from app import keystore, schemas  # noqa: F401  (FunctionDidLimitReached, InvalidSchema...)
 from app.executions import lifecycle  # noqa: F401  (ExecutionAlreadyFinished)
+from app.nodes import registration  # noqa: F401  (TooManyFunctions)
 from config import Config, ConfigError, ControlPlaneError
 from config.settings import normalise_database_url
 

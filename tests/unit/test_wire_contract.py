@@ -9,14 +9,17 @@ from agent_sdk import protocol
 from agent_sdk.context import ExecutionContext
 from agent_sdk.registry import build_registration
 from agent_sdk.runner import run_blocking
+from app import create_app
 from app.broker import names
 from app.broker.keys import Keys
 from app.executions.reports import outcome_of
 from app.executions.views import agent_message
 from app.status import STATUSES, TERMINAL, normalise_status
+from config import Config
 
 NODE_IDS = ["echo-agent", "a", "A_1-b", "-leading", "has.dot", "sp ace", "x" * 128,
-            "x" * 129, "", "ünï"]
+            "x" * 129, "", "ünï", "echo-agent\n", "\necho-agent", "echo-agent\r\n"]
+FUNCTION_IDS = [*NODE_IDS, "_private", "analyze", "__call__", "a.b", "a/b", "f\n"]
 
 
 def test_the_execute_task_and_queue_names_agree():
@@ -26,6 +29,16 @@ def test_the_execute_task_and_queue_names_agree():
         assert names.is_valid_node_id(node_id) == protocol.is_valid_node_id(node_id), node_id
         if names.is_valid_node_id(node_id):
             assert names.queue_for(node_id) == protocol.queue_name(node_id)
+
+
+def test_the_function_id_rule_agrees_and_refuses_lookalikes():
+    assert names.FUNCTION_ID_RE.pattern == protocol.FUNCTION_ID_PATTERN
+    for function_id in FUNCTION_IDS:
+        assert (names.is_valid_function_id(function_id)
+                == protocol.is_valid_function_id(function_id)), function_id
+    assert not any(names.is_valid_node_id(node_id) or names.is_valid_function_id(node_id)
+                   for node_id in ("echo-agent\n", "f\n", "x" * 129, "a.b"))
+    assert names.is_valid_function_id("_private") and not names.is_valid_node_id("_private")
 
 
 def test_the_status_words_agree():
@@ -71,12 +84,19 @@ def test_a_root_message_without_optional_ids_parses_too():
         None, None, None, {})
 
 
+@pytest.fixture
+def control_plane():
+    """An app context for the control plane's report parser (its limits live in config)."""
+    with create_app(Config.from_env({"DATABASE_URL": "sqlite://"})).app_context():
+        yield
+
+
 def _report(fn, data: dict) -> dict:
     ctx = ExecutionContext.from_message(agent_message(_row()))
     return run_blocking(build_registration(fn, "reasoner"), data, ctx)
 
 
-def test_a_succeeded_report_from_the_sdk_is_read_whole_by_the_control_plane():
+def test_a_succeeded_report_from_the_sdk_is_read_whole_by_the_control_plane(control_plane):
     def double(value: int) -> dict:
         return {"doubled": value * 2}
 
@@ -92,7 +112,7 @@ def test_a_succeeded_report_from_the_sdk_is_read_whole_by_the_control_plane():
     assert outcome["completed_at"].utcoffset() == UTC.utcoffset(None)
 
 
-def test_a_failed_report_from_the_sdk_is_read_whole_by_the_control_plane():
+def test_a_failed_report_from_the_sdk_is_read_whole_by_the_control_plane(control_plane):
     def explode(value: int) -> dict:
         raise ValueError(f"bad value {value}")
 
