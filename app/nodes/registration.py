@@ -46,9 +46,6 @@ def _register_once(body: dict) -> AgentNode:
                            {"field": "id"})
     _check_text_fields(body)
     reasoners, skills = _all_functions(body)
-    # First, so that a refusal (too many function DIDs) comes before any write.
-    identity = ensure_node_dids(node_id, [f["id"] for f in reasoners],
-                                [f["id"] for f in skills])
     now = utcnow()
     node = db.session.get(AgentNode, node_id) or AgentNode(id=node_id, registered_at=now)
     node.version = str(body.get("version") or "")
@@ -62,7 +59,12 @@ def _register_once(body: dict) -> AgentNode:
     node.health_status, node.heartbeat_streak = ACTIVE, 1
     node.last_heartbeat = node.updated_at = now
     db.session.add(node)
-    node.identity = identity
+    # The node row is flushed by this first query: two instances registering at once
+    # meet on its primary key, so the loser rolls back (DIDs included) and registers
+    # again as an update, seeing the winner's DIDs. A refusal (too many function DIDs)
+    # raises before the commit, so nothing is written.
+    node.identity = ensure_node_dids(node_id, [f["id"] for f in reasoners],
+                                     [f["id"] for f in skills])
     root_did()
     db.session.commit()
     node_cache.drop(node_id)
