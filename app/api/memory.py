@@ -8,6 +8,8 @@ from flask import Blueprint, Response, current_app, request, stream_with_context
 from app.errors import InvalidField
 from app.jsonio import read_json_object
 from app.memory_scope import body_data, body_key, explicit_scope, scope_ids, write_target
+from app.openapi import api_doc
+from app.openapi import schemas as S
 from memory import MemoryNotFound, MemoryStore, parse_scope
 
 bp = Blueprint("memory", __name__, url_prefix="/api/v1/memory")
@@ -32,6 +34,8 @@ def _ttl(body: dict) -> int | None:
 
 
 @bp.post("/set")
+@api_doc("Store a value", body=S.MEMORY_SET, headers=S.MEMORY_HEADERS,
+         responses={200: S.MEMORY}, errors=(400, 413))
 def set_memory():
     body = read_json_object()
     scope, scope_id = write_target(body, request.headers)
@@ -40,6 +44,8 @@ def set_memory():
 
 
 @bp.post("/get")
+@api_doc("Read a value (searching the scopes)", body=S.MEMORY_KEY_REQUEST,
+         headers=S.MEMORY_HEADERS, responses={200: S.MEMORY}, errors=(400, 404))
 def get_memory():
     body = read_json_object()
     key = body_key(body)
@@ -52,6 +58,8 @@ def get_memory():
 
 
 @bp.post("/exists")
+@api_doc("Whether a value exists", body=S.MEMORY_KEY_REQUEST,
+         headers=S.MEMORY_HEADERS, responses={200: S.EXISTS}, errors=(400,))
 def memory_exists():
     body = read_json_object()
     key = body_key(body)
@@ -63,6 +71,8 @@ def memory_exists():
 
 
 @bp.post("/delete")
+@api_doc("Delete a value", body=S.MEMORY_KEY_REQUEST, headers=S.MEMORY_HEADERS,
+         responses={204: None}, errors=(400,))
 def delete_memory():
     body = read_json_object()
     get_store().delete(*write_target(body, request.headers), body_key(body))
@@ -70,6 +80,9 @@ def delete_memory():
 
 
 @bp.get("/list")
+@api_doc("A scope instance's values", headers=S.MEMORY_HEADERS,
+         query={"scope": S.MEMORY_SCOPE, "scope_id": S.STRING, "prefix": S.STRING},
+         responses={200: S.MEMORY_LIST}, errors=(400,))
 def list_memory():
     body = {"scope": request.args.get("scope"), "scope_id": request.args.get("scope_id")}
     scope, scope_id = write_target(body, request.headers)
@@ -77,6 +90,8 @@ def list_memory():
 
 
 @bp.post("/increment")
+@api_doc("Add to a number atomically", body=S.MEMORY_INCREMENT,
+         headers=S.MEMORY_HEADERS, responses={200: S.MEMORY}, errors=(400, 409, 413))
 def increment_memory():
     body = read_json_object()
     amount = body.get("amount", 1)
@@ -87,6 +102,9 @@ def increment_memory():
 
 
 @bp.post("/compare-and-set")
+@api_doc("Replace a value if it still equals expected",
+         body=S.MEMORY_COMPARE_AND_SET, headers=S.MEMORY_HEADERS,
+         responses={200: S.MEMORY}, errors=(400, 409, 413))
 def compare_and_set_memory():
     body = read_json_object()
     scope, scope_id = write_target(body, request.headers)
@@ -103,6 +121,8 @@ def _event_filters() -> dict:
 
 
 @bp.get("/events/history")
+@api_doc("Retained change events", query=S.EVENT_FILTERS,
+         responses={200: S.EVENT_HISTORY}, errors=(400,))
 def event_history():
     limit = request.args.get("limit", "100")
     if not limit.isdigit() or not 1 <= int(limit) <= 1000:
@@ -113,6 +133,9 @@ def event_history():
 
 
 @bp.get("/events/sse")
+@api_doc("Change events as Server-Sent Events", query=S.EVENT_FILTERS,
+         headers={"Last-Event-ID": S.STRING}, responses={200: S.SSE_STREAM},
+         media_types={200: "text/event-stream"}, errors=(400,))
 def event_stream():
     filters = _event_filters()
     last_id = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
