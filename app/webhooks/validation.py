@@ -127,4 +127,6 @@ def _is_blocked(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     mapped = getattr(address, "ipv4_mapped", None)
     if mapped is not None:
         address = mapped
-    return not address.is_global or address.is_multicast
+    # is_global alone lets IETF-reserved ranges through (::/8 holds ::2, and the
+    # IPv4-compatible ::a.b.c.d forms); the docstring above promises to refuse them.
+    return not address.is_global or address.is_multicast or address.is_reserved
