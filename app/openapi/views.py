@@ -14,9 +14,8 @@ _OPENAPI_DOCUMENT = {"type": "object", "required": ["openapi", "info", "paths"]}
 @api_doc("This API's OpenAPI 3.1 document", responses={200: _OPENAPI_DOCUMENT},
          tags=["meta"])
 def get_openapi_document():
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    document = app.extensions.get("openapi_document")
+    document = current_app.extensions.get("openapi_document")
     if document is None:
-        # Routes are fixed once the app serves, so one build is enough.
-        document = app.extensions["openapi_document"] = build_document(app)
+        # Routes are fixed once the app serves, so one build per process is enough.
+        document = current_app.extensions["openapi_document"] = build_document(current_app)
     return document

@@ -7,26 +7,31 @@ figures (operations, cases, failures) are printed at the end.
 
 ``KNOWN_SERVER_ERRORS`` lists the 5xx found here whose fix lies outside this test's
 reach, each with the reason; they are reported, not failed on. The list is meant to
-empty as the fixes merge, and an entry that no longer fails is reported too.
+empty as the fixes merge; an entry not met in a run is reported too.
 """
 
 import os
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
 
-EXAMPLES = int(os.environ.get("TEST_FUZZ_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("TEST_FUZZ_EXAMPLES", "50"))
 BUDGET_SECONDS = float(os.environ.get("TEST_FUZZ_SECONDS", "150"))
 # An event stream never ends: its cases read the first frame and hang up.
 STREAMING = {"GET /api/v1/memory/events/sse"}
 STREAM_READ_SECONDS = 1.0
 STREAM_EXAMPLES = 5  # each holds the read timeout
+# A 503 saying a backing service is down is the documented answer to an outage (on a
+# shared machine PostgreSQL may run out of connections): counted and shown, not a failure.
+OUTAGES = {"database_unavailable", "broker_unavailable"}
 
 # "METHOD /path" -> why it may still answer 5xx (fixed elsewhere in issue 10; the merge
 # empties this). Each gives the smallest request that fails and what the web log says.
@@ -34,6 +39,13 @@ KNOWN_SERVER_ERRORS: dict[str, str] = {
     "POST /api/v1/executions/batch-status":
         'U+0000 in an id, {"execution_ids": ["\\u0000"]}: psycopg2 ValueError "A string '
         'literal cannot contain NUL (0x00) characters" (the U+0000 item)',
+    "POST /api/v1/executions/note":
+        'a non-string execution id in the body, {"message": "m", "execution_id": true}, '
+        'reaches the query: ProgrammingError "operator does not exist: character varying '
+        '= boolean" (the bodies item; the view body is not this test\'s to change)',
+    "POST /api/v1/memory/vector/delete":
+        'U+0000 in the key, {"key": "\\u0000"}: psycopg2 ValueError "A string literal '
+        'cannot contain NUL (0x00) characters" (the U+0000 item)',
     "POST /api/v1/memory/vector/set":
         'a finite number beyond float4, {"key": "k", "embedding": [1e39]}: DataError '
         '"1e+39 is out of range for type vector"; and U+0000 in metadata, {"key": "k", '
@@ -51,14 +63,12 @@ class Tally:
     """What the run did: cases per operation, and the first failing case of each kind."""
 
     operations: int = 0
-    cases: Counter = None  # type: ignore[assignment]
-    failures: dict = None  # type: ignore[assignment]
-    nothing_to_vary: list = None  # type: ignore[assignment]
+    cases: Counter = field(default_factory=Counter)
+    seconds: Counter = field(default_factory=Counter)
+    failures: dict = field(default_factory=dict)
+    nothing_to_vary: list = field(default_factory=list)
+    outages: Counter = field(default_factory=Counter)
     timed_out: bool = False
-
-    def __post_init__(self):
-        self.cases, self.failures, self.nothing_to_vary = Counter(), {}, []
-        self.seconds: Counter = Counter()
 
 
 def _with_inputs_beyond_the_path(document: dict) -> set[str]:
@@ -69,16 +79,26 @@ def _with_inputs_beyond_the_path(document: dict) -> set[str]:
             or any(p["in"] != "path" for p in operation.get("parameters", []))}
 
 
-def _send(case, base_url: str, session: requests.Session) -> int:
+def _send(case, base_url: str, session: requests.Session) -> tuple[int, str | None]:
+    """Send the case; return its status (checked by schemathesis's not_a_server_error)
+    and the error code of a 5xx."""
     label = f"{case.operation.method.upper()} {case.operation.path}"
     if label in STREAMING:
         try:
             response = case.call(base_url=base_url, session=session, stream=True,
                                  timeout=(5, STREAM_READ_SECONDS))
         except (requests.ReadTimeout, requests.ConnectionError):
-            return 200  # the stream opened and stayed open: not an error
-        return response.status_code
-    return case.call(base_url=base_url, session=session, timeout=60).status_code
+            return 200, None  # the stream opened and stayed open: not an error
+    else:
+        response = case.call(base_url=base_url, session=session, timeout=60)
+    try:
+        case.validate_response(response, checks=[not_a_server_error])
+    except FailureGroup:
+        try:
+            return response.status_code, response.json().get("error")
+        except ValueError:
+            return response.status_code, None
+    return response.status_code, None
 
 
 def _fuzz(operation, mode: GenerationMode, base_url: str, tally: Tally, deadline: float):
@@ -96,10 +116,12 @@ def _fuzz(operation, mode: GenerationMode, base_url: str, tally: Tally, deadline
             tally.timed_out = True
             return
         sent = time.monotonic()
-        status = _send(case, base_url, session)
+        status, code = _send(case, base_url, session)
         tally.cases[label] += 1
         tally.seconds[label] += time.monotonic() - sent
-        if status >= 500 and (label, status) not in tally.failures:
+        if code in OUTAGES:
+            tally.outages[code] += 1
+        elif status >= 500 and (label, status) not in tally.failures:
             tally.failures[(label, status)] = case.as_curl_command(base_url=base_url)
 
     try:
@@ -149,10 +171,11 @@ def _report(request, tally: Tally, elapsed: float, stack) -> None:
         f"{len(tally.failures)} distinct server errors",
         "  slowest (seconds waiting for answers): " + ", ".join(
             f"{label} {seconds:.1f}" for label, seconds in tally.seconds.most_common(3)),
+        f"  503 for a backing service outage: {dict(tally.outages) or 'none'}",
         f"  only positive cases (nothing to make unfit): {len(tally.nothing_to_vary)} operations",
         *(f"  {status} {label}{'  (known)' if label in KNOWN_SERVER_ERRORS else ''}\n"
           f"      {curl}" for (label, status), curl in sorted(tally.failures.items())),
-        *(f"  known entry no longer fails, remove it: {label}" for label in fixed),
+        *(f"  known, not met in this run (fixed, or not generated): {label}" for label in fixed),
     ]
     if reporter is not None:
         reporter.write_line("\n".join(lines))
