@@ -1,4 +1,5 @@
-"""Fuzz every operation of the live /openapi.json with schemathesis: no answer is a 5xx.
+"""Fuzz every operation of the live /openapi.json with schemathesis: no answer is a 5xx,
+and every answer matches the schema the document declares for it.
 
 Runs against the test stack on loopback, bounded: ``TEST_FUZZ_EXAMPLES`` cases per
 operation and generation mode (positive: bodies that fit the schema; negative: bodies
@@ -22,6 +23,10 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+)
 
 EXAMPLES = int(os.environ.get("TEST_FUZZ_EXAMPLES", "50"))
 BUDGET_SECONDS = float(os.environ.get("TEST_FUZZ_SECONDS", "150"))
@@ -29,6 +34,8 @@ BUDGET_SECONDS = float(os.environ.get("TEST_FUZZ_SECONDS", "150"))
 STREAMING = {"GET /api/v1/memory/events/sse"}
 STREAM_READ_SECONDS = 1.0
 STREAM_EXAMPLES = 5  # each holds the read timeout
+# Every answer must match the schema and media type /openapi.json declares for it.
+DOCUMENT_CHECKS = [response_schema_conformance, content_type_conformance]
 # A 503 saying a backing service is down is the documented answer to an outage (on a
 # shared machine PostgreSQL may run out of connections): counted and shown, not a failure.
 OUTAGES = {"database_unavailable", "broker_unavailable"}
@@ -68,6 +75,7 @@ class Tally:
     failures: dict = field(default_factory=dict)
     nothing_to_vary: list = field(default_factory=list)
     outages: Counter = field(default_factory=Counter)
+    mismatches: dict = field(default_factory=dict)
     timed_out: bool = False
 
 
@@ -79,9 +87,12 @@ def _with_inputs_beyond_the_path(document: dict) -> set[str]:
             or any(p["in"] != "path" for p in operation.get("parameters", []))}
 
 
-def _send(case, base_url: str, session: requests.Session) -> tuple[int, str | None]:
-    """Send the case; return its status (checked by schemathesis's not_a_server_error)
-    and the error code of a 5xx."""
+def _send(case, base_url: str, session: requests.Session, tally: Tally) -> tuple[int, str | None]:
+    """Send the case and run the checks; return the status and, for a 5xx, its error code.
+
+    A mismatch between an answer and its declared schema or media type is recorded in
+    ``tally.mismatches``: the document must tell the truth about every answer.
+    """
     label = f"{case.operation.method.upper()} {case.operation.path}"
     if label in STREAMING:
         try:
@@ -91,6 +102,12 @@ def _send(case, base_url: str, session: requests.Session) -> tuple[int, str | No
             return 200, None  # the stream opened and stayed open: not an error
     else:
         response = case.call(base_url=base_url, session=session, timeout=60)
+    try:
+        case.validate_response(response, checks=DOCUMENT_CHECKS)
+    except FailureGroup as group:
+        for failure in group.exceptions:
+            key = (label, response.status_code, failure.title)
+            tally.mismatches.setdefault(key, case.as_curl_command(base_url=base_url))
     try:
         case.validate_response(response, checks=[not_a_server_error])
     except FailureGroup:
@@ -116,7 +133,7 @@ def _fuzz(operation, mode: GenerationMode, base_url: str, tally: Tally, deadline
             tally.timed_out = True
             return
         sent = time.monotonic()
-        status, code = _send(case, base_url, session)
+        status, code = _send(case, base_url, session, tally)
         tally.cases[label] += 1
         tally.seconds[label] += time.monotonic() - sent
         if code in OUTAGES:
@@ -159,6 +176,7 @@ def test_no_operation_answers_a_server_error(api, stack, capsys):
     unexpected = {key: curl for key, curl in tally.failures.items()
                   if key[0] not in KNOWN_SERVER_ERRORS}
     assert unexpected == {}, f"server errors (web log: {stack.log_dir}/web.log)"
+    assert tally.mismatches == {}, "answers that do not match the document"
     assert tally.operations >= 39 and sum(tally.cases.values()) >= tally.operations
 
 
@@ -171,6 +189,9 @@ def _report(tally: Tally, elapsed: float) -> None:
         f"{len(tally.failures)} distinct server errors",
         "  slowest (seconds waiting for answers): " + ", ".join(
             f"{label} {seconds:.1f}" for label, seconds in tally.seconds.most_common(3)),
+        f"  answers not matching their declared schema or media type: {len(tally.mismatches)}",
+        *(f"  {status} {label}: {title}\n      {_shorten(curl)}"
+          for (label, status, title), curl in sorted(tally.mismatches.items())),
         f"  503 for a backing service outage: {dict(tally.outages) or 'none'}",
         f"  only positive cases (nothing to make unfit): {len(tally.nothing_to_vary)} operations",
         *(f"  {status} {label}{'  (known)' if label in KNOWN_SERVER_ERRORS else ''}\n"
