@@ -36,6 +36,8 @@ STREAM_READ_SECONDS = 1.0
 STREAM_EXAMPLES = 5  # each holds the read timeout
 # Every answer must match the schema and media type /openapi.json declares for it.
 DOCUMENT_CHECKS = [response_schema_conformance, content_type_conformance]
+# gunicorn's own refusals (URL past 4094 bytes, headers too large): HTML, never our app's.
+GUNICORN_LIMITS = {400, 414, 431}
 # A 503 saying a backing service is down is the documented answer to an outage (on a
 # shared machine PostgreSQL may run out of connections): counted and shown, not a failure.
 OUTAGES = {"database_unavailable", "broker_unavailable"}
@@ -76,6 +78,7 @@ class Tally:
     nothing_to_vary: list = field(default_factory=list)
     outages: Counter = field(default_factory=Counter)
     mismatches: dict = field(default_factory=dict)
+    refused_by_gunicorn: Counter = field(default_factory=Counter)
     timed_out: bool = False
 
 
@@ -102,6 +105,9 @@ def _send(case, base_url: str, session: requests.Session, tally: Tally) -> tuple
             return 200, None  # the stream opened and stayed open: not an error
     else:
         response = case.call(base_url=base_url, session=session, timeout=60)
+    if _refused_by_gunicorn(response):
+        tally.refused_by_gunicorn[response.status_code] += 1
+        return response.status_code, None
     try:
         case.validate_response(response, checks=DOCUMENT_CHECKS)
     except FailureGroup as group:
@@ -116,6 +122,16 @@ def _send(case, base_url: str, session: requests.Session, tally: Tally) -> tuple
         except ValueError:
             return response.status_code, None
     return response.status_code, None
+
+
+def _refused_by_gunicorn(response) -> bool:
+    """A request line or headers past gunicorn's limits: answered (in HTML) before the app."""
+    if response.status_code not in GUNICORN_LIMITS:
+        return False
+    try:
+        return not isinstance(response.json(), dict)
+    except ValueError:
+        return True
 
 
 def _fuzz(operation, mode: GenerationMode, base_url: str, tally: Tally, deadline: float):
@@ -192,6 +208,7 @@ def _report(tally: Tally, elapsed: float) -> None:
         f"  answers not matching their declared schema or media type: {len(tally.mismatches)}",
         *(f"  {status} {label}: {title}\n      {_shorten(curl)}"
           for (label, status, title), curl in sorted(tally.mismatches.items())),
+        f"  refused by gunicorn before the app: {dict(tally.refused_by_gunicorn) or 'none'}",
         f"  503 for a backing service outage: {dict(tally.outages) or 'none'}",
         f"  only positive cases (nothing to make unfit): {len(tally.nothing_to_vary)} operations",
         *(f"  {status} {label}{'  (known)' if label in KNOWN_SERVER_ERRORS else ''}\n"
