@@ -15,7 +15,9 @@ def register_blueprints(app: Flask) -> None:
         runs,
         vector,
     )
+    from app.openapi import bp as openapi_bp
 
     for module in (nodes, execute, executions, notes, health, identity, memory, vector, runs):
         app.register_blueprint(module.bp)
     app.register_blueprint(executions.ui_bp)
+    app.register_blueprint(openapi_bp)  # GET /openapi.json, built from the views' api_doc

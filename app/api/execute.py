@@ -9,6 +9,8 @@ from app.executions.views import accepted_view
 from app.executions.waiting import poll_until_finished, wait_for_completion
 from app.extensions import get_config
 from app.jsonio import read_json_object
+from app.openapi import api_doc
+from app.openapi import schemas as S
 
 bp = Blueprint("execute", __name__, url_prefix="/api/v1/execute")
 
@@ -21,6 +23,10 @@ def _with_ids(body: dict, status: int, row: dict):
 
 
 @bp.post("/<target>")
+@api_doc("Execute and wait for the result (202 when the wait runs out)",
+         body=S.EXECUTE_REQUEST, headers=S.SYNC_HEADERS, query={"timeout": S.STRING},
+         responses={200: S.ref("SyncResult"), 202: S.ref("Accepted")},
+         errors=(400, 404, 409, 413, 422, 429, 503))
 def execute_sync(target: str):
     timeout = _wait_seconds()  # read first: a bad one must not leave an execution behind
     row = submit_execution(target, read_json_object(), request.headers, "sync")
@@ -39,6 +45,9 @@ def execute_sync(target: str):
 
 
 @bp.post("/async/<target>")
+@api_doc("Queue an execution and answer at once", body=S.EXECUTE_REQUEST,
+         headers=S.EXECUTE_HEADERS, responses={202: S.ref("Accepted")},
+         errors=(400, 404, 409, 413, 422, 429, 503))
 def execute_async(target: str):
     row = submit_execution(target, read_json_object(), request.headers, "async")
     body = accepted_view(row)

@@ -9,6 +9,8 @@ from app.executions.cancellation import cancel_execution
 from app.executions.reports import apply_status_report
 from app.executions.views import status_view
 from app.jsonio import read_json_object
+from app.openapi import api_doc
+from app.openapi import schemas as S
 from app.status import STATUSES, normalise_status
 from app.webhooks import store as webhook_store
 from app.webhooks.delivery import request_redelivery
@@ -22,6 +24,7 @@ _MAX_BATCH = 500
 
 
 @bp.get("/<execution_id>")
+@api_doc("Get an execution", responses={200: S.EXECUTION}, errors=(404,))
 def get_execution(execution_id: str):
     row = store.fetch_execution(execution_id)
     body = status_view(row)
@@ -33,6 +36,8 @@ def get_execution(execution_id: str):
 @bp.post("/<execution_id>/webhook/retry")
 @bp.post("/<execution_id>/webhook/redeliver")
 @ui_bp.post("/<execution_id>/webhook/retry")
+@api_doc("Deliver the execution's webhook again", responses={202: S.REDELIVERY},
+         errors=(400, 404, 409))
 def redeliver_webhook(execution_id: str):
     row = request_redelivery(execution_id)
     return {"status": "queued", "execution_id": execution_id,
@@ -40,6 +45,8 @@ def redeliver_webhook(execution_id: str):
 
 
 @bp.get("")
+@api_doc("List executions, newest first", query=S.EXECUTION_FILTERS,
+         responses={200: S.EXECUTION_LIST}, errors=(400,))
 def list_executions():
     status = request.args.get("status")
     if status and normalise_status(status) is None:
@@ -62,6 +69,8 @@ def list_executions():
 
 
 @bp.post("/batch-status")
+@api_doc("Status of many executions", body=S.BATCH_STATUS_REQUEST,
+         responses={200: S.BATCH_STATUS}, errors=(400,))
 def batch_status():
     ids = read_json_object().get("execution_ids")
     if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
@@ -78,6 +87,8 @@ def batch_status():
 
 
 @bp.post("/<execution_id>/cancel")
+@api_doc("Cancel an execution", body=S.REASON, body_required=False,
+         responses={200: S.EXECUTION}, errors=(400, 404, 409))
 def cancel(execution_id: str):
     reason = read_json_object(required=False).get("reason")
     cancel_execution(execution_id, str(reason)[:500] if reason else None)
@@ -85,6 +96,8 @@ def cancel(execution_id: str):
 
 
 @bp.post("/<execution_id>/status")
+@api_doc("A worker's status report", body=S.STATUS_REPORT,
+         responses={200: S.EXECUTION}, errors=(400, 404, 409))
 def report_status(execution_id: str):
     # Results are the report path's to judge (any JSON result): U+0000 included.
     apply_status_report(execution_id, read_json_object(nul_ok=True))

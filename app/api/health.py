@@ -8,11 +8,14 @@ from sqlalchemy import text
 
 from app.extensions import get_engine, get_keys, get_redis
 from app.models.types import isoformat, utcnow
+from app.openapi import api_doc
+from app.openapi import schemas as S
 
 bp = Blueprint("health", __name__, url_prefix="/api/v1")
 
 
 @bp.get("/health")
+@api_doc("Health of the database and Redis", responses={200: S.HEALTH, 503: S.HEALTH})
 def health():
     checks = {"storage": _check(_ping_database), "cache": _check(_ping_redis)}
     healthy = all(check["status"] == "healthy" for check in checks.values())

@@ -14,6 +14,8 @@ from app.extensions import db
 from app.keystore import root_did, rotate_agent_key, signing_key
 from app.models import DidKey, ExecutionCredential
 from app.models.types import isoformat, utcnow
+from app.openapi import api_doc
+from app.openapi import schemas as S
 from identity.audit import build_bundle
 from identity.credentials import (
     RUN_CREDENTIAL_TYPE,
@@ -40,12 +42,14 @@ class CredentialNotFound(NotFound):
 
 
 @bp.get("/did/root")
+@api_doc("The control plane's root DID", responses={200: S.ROOT_DID})
 def get_root_did():
     did = root_did()
     return {"did": did, "document": did_document(did)}
 
 
 @bp.get("/did/document/<path:did>")
+@api_doc("One of our DIDs", responses={200: S.DID_INFO}, errors=(404,))
 def get_did_document(did: str):
     row = db.session.get(DidKey, did)
     if row is None:
@@ -56,6 +60,7 @@ def get_did_document(did: str):
 
 
 @bp.get("/did/resolve/<path:did>")
+@api_doc("Resolve any did:key", responses={200: S.DID_RESOLUTION}, errors=(404,))
 def resolve_did(did: str):
     """Resolve any did:key (it is self-certifying), in the W3C resolution-result shape."""
     try:
@@ -70,6 +75,7 @@ def resolve_did(did: str):
 
 
 @bp.post("/did/rotate/<node_id>")
+@api_doc("Give a node a new DID", responses={200: S.DID_ROTATED}, errors=(404,))
 def rotate_node_key(node_id: str):
     try:
         old, new = rotate_agent_key(node_id)
@@ -79,6 +85,8 @@ def rotate_node_key(node_id: str):
 
 
 @bp.get("/executions/<execution_id>/credential")
+@api_doc("An execution's credential", responses={200: S.EXECUTION_CREDENTIAL},
+         errors=(404,))
 def get_execution_credential(execution_id: str):
     store.fetch_execution(execution_id)  # 404 for an unknown execution
     row = db.session.scalars(select(ExecutionCredential).where(
@@ -91,11 +99,14 @@ def get_execution_credential(execution_id: str):
 
 
 @bp.get("/did/workflow/<run_id>/vc-chain")
+@api_doc("A run's credential chain", responses={200: S.VC_CHAIN}, errors=(404,))
 def get_vc_chain(run_id: str):
     return _chain(run_id)
 
 
 @bp.get("/did/export/<run_id>")
+@api_doc("A run's audit file (a download)", responses={200: S.AUDIT_BUNDLE},
+         errors=(404,))
 def export_audit_bundle(run_id: str):
     chain = _chain(run_id)
     bundle = build_bundle(run_id, [c["vc_jwt"] for c in chain["credentials"]],

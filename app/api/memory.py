@@ -7,6 +7,8 @@ from app.api.params import int_arg
 from app.errors import InvalidField
 from app.jsonio import read_json_object
 from app.memory_scope import body_data, body_key, explicit_scope, scope_ids, write_target
+from app.openapi import api_doc
+from app.openapi import schemas as S
 from app.streams import SHUTTING_DOWN, stream_response
 from memory import MemoryNotFound, MemoryStore, parse_scope
 from memory.codec import MAX_TTL_SECONDS
@@ -31,6 +33,8 @@ def _ttl(body: dict) -> int | None:
 
 
 @bp.post("/set")
+@api_doc("Store a value", body=S.MEMORY_SET, headers=S.MEMORY_HEADERS,
+         responses={200: S.MEMORY}, errors=(400, 413))
 def set_memory():
     body = read_json_object(nul_ok=True)
     scope, scope_id = write_target(body, request.headers)
@@ -39,6 +43,8 @@ def set_memory():
 
 
 @bp.post("/get")
+@api_doc("Read a value (searching the scopes)", body=S.MEMORY_KEY_REQUEST,
+         headers=S.MEMORY_HEADERS, responses={200: S.MEMORY}, errors=(400, 404))
 def get_memory():
     body = read_json_object(nul_ok=True)
     key = body_key(body)
@@ -51,6 +57,8 @@ def get_memory():
 
 
 @bp.post("/exists")
+@api_doc("Whether a value exists", body=S.MEMORY_KEY_REQUEST,
+         headers=S.MEMORY_HEADERS, responses={200: S.EXISTS}, errors=(400,))
 def memory_exists():
     body = read_json_object(nul_ok=True)
     key = body_key(body)
@@ -62,6 +70,8 @@ def memory_exists():
 
 
 @bp.post("/delete")
+@api_doc("Delete a value", body=S.MEMORY_KEY_REQUEST, headers=S.MEMORY_HEADERS,
+         responses={204: None}, errors=(400,))
 def delete_memory():
     body = read_json_object(nul_ok=True)
     get_store().delete(*write_target(body, request.headers), body_key(body))
@@ -69,6 +79,9 @@ def delete_memory():
 
 
 @bp.get("/list")
+@api_doc("A scope instance's values", headers=S.MEMORY_HEADERS,
+         query={"scope": S.MEMORY_SCOPE, "scope_id": S.STRING, "prefix": S.STRING},
+         responses={200: S.MEMORY_LIST}, errors=(400,))
 def list_memory():
     body = {"scope": request.args.get("scope"), "scope_id": request.args.get("scope_id")}
     scope, scope_id = write_target(body, request.headers)
@@ -76,6 +89,8 @@ def list_memory():
 
 
 @bp.post("/increment")
+@api_doc("Add to a number atomically", body=S.MEMORY_INCREMENT,
+         headers=S.MEMORY_HEADERS, responses={200: S.MEMORY}, errors=(400, 409, 413))
 def increment_memory():
     body = read_json_object(nul_ok=True)
     amount = body.get("amount", 1)
@@ -86,6 +101,9 @@ def increment_memory():
 
 
 @bp.post("/compare-and-set")
+@api_doc("Replace a value if it still equals expected",
+         body=S.MEMORY_COMPARE_AND_SET, headers=S.MEMORY_HEADERS,
+         responses={200: S.MEMORY}, errors=(400, 409, 413))
 def compare_and_set_memory():
     body = read_json_object(nul_ok=True)
     scope, scope_id = write_target(body, request.headers)
@@ -102,6 +120,8 @@ def _event_filters() -> dict:
 
 
 @bp.get("/events/history")
+@api_doc("Retained change events", query=S.EVENT_FILTERS,
+         responses={200: S.EVENT_HISTORY}, errors=(400,))
 def event_history():
     limit = int_arg("limit", 100, 1, 1000)
     events = get_store().history(limit=limit, since_id=request.args.get("since_id"),
@@ -110,6 +130,9 @@ def event_history():
 
 
 @bp.get("/events/sse")
+@api_doc("Change events as Server-Sent Events", query=S.EVENT_FILTERS,
+         headers={"Last-Event-ID": S.STRING}, responses={200: S.SSE_STREAM},
+         media_types={200: "text/event-stream"}, errors=(400,))
 def event_stream():
     filters = _event_filters()
     last_id = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")

@@ -12,12 +12,16 @@ from app.nodes import circuits
 from app.nodes.health import mark_offline, record_heartbeat
 from app.nodes.registration import register_node
 from app.nodes.views import node_view
+from app.openapi import api_doc
+from app.openapi import schemas as S
 
 bp = Blueprint("nodes", __name__, url_prefix="/api/v1/nodes")
 
 
 @bp.post("/register")
 @bp.post("")
+@api_doc("Register (or re-register) an agent node", body=S.NODE_REGISTRATION,
+         responses={201: S.NODE_REGISTERED}, errors=(400,))
 def create_node():
     node = register_node(read_json_object())
     config = get_config()
@@ -38,6 +42,8 @@ def create_node():
 
 
 @bp.post("/<node_id>/heartbeat")
+@api_doc("Record a node's heartbeat", body=S.HEARTBEAT, body_required=False,
+         responses={200: S.HEARTBEAT_ANSWER}, errors=(400, 404))
 def heartbeat(node_id: str):
     body = read_json_object(required=False)
     node = record_heartbeat(node_id, body)
@@ -46,12 +52,15 @@ def heartbeat(node_id: str):
 
 
 @bp.post("/<node_id>/shutdown")
+@api_doc("Mark a node offline", responses={202: S.ACKNOWLEDGED}, errors=(404,))
 def shutdown(node_id: str):
     mark_offline(node_id)
     return {"success": True, "message": "shutdown acknowledged"}, 202
 
 
 @bp.get("")
+@api_doc("List nodes", query={"health_status": S.STRING},
+         responses={200: S.NODE_LIST})
 def list_nodes():
     wanted = request.args.get("health_status")
     nodes = [node_view(node) for node in db.session.scalars(
@@ -62,6 +71,8 @@ def list_nodes():
 
 
 @bp.get("/<node_id>")
+@api_doc("Get one node, its limits and circuit", responses={200: S.NODE},
+         errors=(404,))
 def get_node(node_id: str):
     from app.errors import AgentNotFound
 

@@ -8,6 +8,8 @@ from app.extensions import db
 from app.jsonio import read_json_object
 from app.models import ExecutionNote
 from app.models.types import isoformat
+from app.openapi import api_doc
+from app.openapi import schemas as S
 
 bp = Blueprint("notes", __name__, url_prefix="/api/v1/executions")
 
@@ -17,6 +19,9 @@ _MAX_ID = 64  # the column's length
 
 
 @bp.post("/note")
+@api_doc("Attach a note to an execution", body=S.NOTE_REQUEST,
+         headers={"X-Execution-ID": S.STRING}, query={"execution_id": S.STRING},
+         responses={200: S.NOTE_CREATED}, errors=(400, 404))
 def create_note():
     body = read_json_object()
     message = body.get("message")
@@ -46,6 +51,8 @@ def create_note():
 
 
 @bp.get("/<execution_id>/notes")
+@api_doc("An execution's notes", query={"tags": S.STRING},
+         responses={200: S.NOTE_LIST}, errors=(404,))
 def list_notes(execution_id: str):
     store.fetch_execution(execution_id)
     wanted = {t.strip().lower() for t in request.args.get("tags", "").split(",") if t.strip()}

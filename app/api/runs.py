@@ -4,11 +4,15 @@ from flask import Blueprint
 
 from app.executions.cancellation import cancel_run
 from app.jsonio import read_json_object
+from app.openapi import api_doc
+from app.openapi import schemas as S
 
 bp = Blueprint("runs", __name__, url_prefix="/api/v1/runs")
 
 
 @bp.post("/<run_id>/cancel")
+@api_doc("Cancel every unfinished execution of a run", body=S.REASON,
+         body_required=False, responses={200: S.RUN_CANCELLED}, errors=(400,))
 def cancel_whole_run(run_id: str):
     reason = read_json_object(required=False).get("reason")
     cancelled = cancel_run(run_id, str(reason)[:500] if reason else None)

@@ -6,6 +6,8 @@ from app import vectors
 from app.errors import InvalidField
 from app.jsonio import read_json_object
 from app.memory_scope import body_key, write_target
+from app.openapi import api_doc
+from app.openapi import schemas as S
 
 bp = Blueprint("vector_memory", __name__, url_prefix="/api/v1/memory/vector")
 
@@ -18,6 +20,8 @@ def _dict(body: dict, field: str) -> dict:
 
 
 @bp.post("/set")
+@api_doc("Store an embedding", body=S.VECTOR_SET, headers=S.MEMORY_HEADERS,
+         responses={200: S.VECTOR_STORED}, errors=(400,))
 def set_vector():
     body = read_json_object()
     scope, scope_id = write_target(body, request.headers)
@@ -27,6 +31,8 @@ def set_vector():
 
 
 @bp.post("/search")
+@api_doc("Nearest embeddings, best first", body=S.VECTOR_SEARCH,
+         headers=S.MEMORY_HEADERS, responses={200: S.VECTOR_HITS}, errors=(400,))
 def search_vectors():
     body = read_json_object()
     scope, scope_id = write_target(body, request.headers)
@@ -39,6 +45,8 @@ def search_vectors():
 
 
 @bp.post("/delete")
+@api_doc("Delete an embedding", body=S.MEMORY_KEY_REQUEST,
+         headers=S.MEMORY_HEADERS, responses={204: None}, errors=(400,))
 def delete_vector():
     body = read_json_object()
     scope, scope_id = write_target(body, request.headers)

@@ -167,4 +167,5 @@ def _is_blocked(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
             embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
         if embedded is not None:
             address = embedded
-    return not address.is_global or address.is_multicast
+    # is_global alone lets IETF-reserved ranges through (::/8 holds ::2).
+    return not address.is_global or address.is_multicast or address.is_reserved
