@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy.exc import DataError
 
 from app.executions.reports import apply_status_report, outcome_of
 from app.status import _ALIASES, RUNNING, STATUSES, SUCCEEDED, TERMINAL, normalise_status
@@ -23,7 +22,7 @@ DURATIONS = st.integers(0, 2**31 - 1) | st.floats(0, 2**31 - 1)
 NOT_NUMBERS = st.none() | st.booleans() | TEXT | st.lists(JSON, max_size=3) | st.dictionaries(
     TEXT, JSON, max_size=3)
 # Fields as a worker sends them, each sometimes well-formed and sometimes anything at all
-# (but for the poisoned values of KNOWN_POISONED, fixed elsewhere in issue 10).
+#
 REPORT_FIELDS = {
     "result": JSON, "error": JSON, "error_message": TEXT | JSON, "error_type": TEXT | JSON,
     "duration_ms": DURATIONS | NOT_NUMBERS, "started_at": TIMESTAMPS | JSON,
@@ -37,7 +36,7 @@ VALID_REPORTS = st.fixed_dictionaries({}, optional={
 
 
 @given(st.sampled_from(sorted(TERMINAL)), REPORTS)
-def test_the_parser_answers_an_outcome_or_one_of_our_errors(status, body):
+def test_the_parser_answers_an_outcome_or_one_of_our_errors(ctx, status, body):
     try:
         outcome = outcome_of(status, body)
     except ControlPlaneError as error:
@@ -93,26 +92,12 @@ def test_a_report_for_an_unknown_execution_is_refused(ctx):
         apply_status_report(f"exec_{uuid.uuid4().hex}", {"status": "succeeded"})
 
 
-BIGINT_OVERFLOW = "a duration past bigint reaches PostgreSQL: DataError, 500 (poisoned reports)"
-YEAR_OUT_OF_RANGE = ("a timestamp whose UTC year is 0 or below: ValueError from datetime, "
-                     "500, even for an unknown execution (poisoned reports)")
-
-
-def _known(reason: str, raises: type[Exception]):
-    """Fails today with exactly this exception; flips (strict) when the fix merges."""
-    return pytest.mark.xfail(strict=True, raises=raises, reason=reason)
-
-
-U0000 = "U+0000 in a text column or JSONB: psycopg2 refuses it, 500 (the U+0000 item)"
-
-
 @pytest.mark.parametrize("body", [
-    pytest.param({"duration_ms": 1e300}, marks=_known(BIGINT_OVERFLOW, DataError)),
-    pytest.param({"duration_ms": 2**63}, marks=_known(BIGINT_OVERFLOW, DataError)),
-    pytest.param({"started_at": "0001-01-01T00:00:00+14:00"},
-                 marks=_known(YEAR_OUT_OF_RANGE, ValueError)),
-    pytest.param({"error_type": "x\x00"}, marks=_known(U0000, ValueError)),
-    pytest.param({"result": {"a": "\x00"}}, marks=_known(U0000, DataError)),
+    {"duration_ms": 1e300},  # past BIGINT
+    {"duration_ms": 2**63},
+    {"started_at": "0001-01-01T00:00:00+14:00"},  # a UTC year of 0
+    {"error_type": "x\x00"},  # U+0000 in a text column
+    {"result": {"a": "\x00"}},  # U+0000 in JSONB
 ])
 def test_a_poisoned_report_is_recorded_or_refused_with_one_of_our_errors(node, make_execution,
                                                                           body):

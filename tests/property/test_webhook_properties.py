@@ -24,9 +24,25 @@ ADDRESSES = st.ip_addresses(v=4) | st.ip_addresses(v=6)
 HEADER_NAMES = st.from_regex(r"\A[A-Za-z0-9!#$%&'*+.^_`|~-]{1,20}\Z") | TEXT
 
 
+_EMBEDDING = [  # (IPv6 prefix, how to read the IPv4 address it carries)
+    (ipaddress.ip_network("::ffff:0:0/96"), lambda n: n & 0xFFFFFFFF),  # mapped
+    (ipaddress.ip_network("::/96"), lambda n: n & 0xFFFFFFFF),  # compatible (deprecated)
+    (ipaddress.ip_network("64:ff9b::/96"), lambda n: n & 0xFFFFFFFF),  # NAT64, RFC 6052
+    (ipaddress.ip_network("2002::/16"), lambda n: (n >> 80) & 0xFFFFFFFF),  # 6to4
+]
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215: local use only
+
+
 def _not_public(address) -> bool:
-    """Loopback, private, link-local, reserved, unspecified or multicast (mapped v4 too)."""
-    address = getattr(address, "ipv4_mapped", None) or address
+    """Loopback, private, link-local, reserved, unspecified or multicast; an IPv6 form
+    that carries an IPv4 address (mapped, NAT64, 6to4) is judged by that address."""
+    if address.version == 6:
+        if address in _NAT64_LOCAL:
+            return True
+        for prefix, embedded in _EMBEDDING:
+            if address in prefix:
+                address = ipaddress.IPv4Address(embedded(int(address)))
+                break
     return (address.is_private or address.is_loopback or address.is_link_local
             or address.is_reserved or address.is_unspecified or address.is_multicast
             or not address.is_global)
