@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 MAX_DIMENSIONS = 4096
 MAX_TOP_K = 1000
 HNSW_MAX_DIMENSIONS = 2000  # pgvector's limit for an HNSW index on ``vector``
+FLOAT4_MAX = 3.4028234663852886e38  # the largest 4-byte float: pgvector's element type
 _indexed: set[int] = set()
 _iterative: bool | None = None
 
@@ -35,8 +36,9 @@ def check_embedding(value, field: str) -> list[float]:
         raise InvalidField(f"'{field}' must be a list of 1 to {MAX_DIMENSIONS} numbers",
                            {"field": field})
     if not all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-               for x in value):
-        raise InvalidField(f"'{field}' must hold finite numbers only", {"field": field})
+               and abs(x) <= FLOAT4_MAX for x in value):
+        raise InvalidField(f"'{field}' must hold finite numbers of at most {FLOAT4_MAX:.4g} "
+                           "in size (pgvector stores 4-byte floats)", {"field": field})
     return [float(x) for x in value]
 
 

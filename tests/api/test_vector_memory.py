@@ -93,6 +93,9 @@ def test_vectors_are_scoped_replaced_and_deleted(client):
     ({"key": "k", "embedding": []}, "embedding"),
     ({"key": "k", "embedding": ["a"]}, "embedding"),
     ({"key": "k", "embedding": [1.0], "metadata": [1]}, "metadata"),
+    # past float4, which pgvector stores (was a 500 DataError on PostgreSQL)
+    ({"key": "k", "embedding": [1e39]}, "embedding"),
+    ({"key": "k", "embedding": [1.0, -3.5e38]}, "embedding"),
 ])
 def test_bad_vectors_are_refused(client, body, field):
     status, error = client.post("/api/v1/memory/vector/set", body, {})

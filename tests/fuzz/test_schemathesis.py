@@ -6,9 +6,8 @@ operation and generation mode (positive: bodies that fit the schema; negative: b
 that do not), ``TEST_FUZZ_SECONDS`` in all, derandomized so a run is repeatable. The
 figures (operations, cases, failures) are printed at the end.
 
-``KNOWN_SERVER_ERRORS`` lists the 5xx found here whose fix lies outside this test's
-reach, each with the reason; they are reported, not failed on. The list is meant to
-empty as the fixes merge; an entry not met in a run is reported too.
+``KNOWN_SERVER_ERRORS`` lists 5xx found here that are not fixed yet, each with the
+reason; they are reported, not failed on. It is empty: a new 5xx fails the test.
 """
 
 import os
@@ -42,29 +41,9 @@ GUNICORN_LIMITS = {400, 414, 431}
 # shared machine PostgreSQL may run out of connections): counted and shown, not a failure.
 OUTAGES = {"database_unavailable", "broker_unavailable"}
 
-# "METHOD /path" -> why it may still answer 5xx (fixed elsewhere in issue 10; the merge
-# empties this). Each gives the smallest request that fails and what the web log says.
-KNOWN_SERVER_ERRORS: dict[str, str] = {
-    "POST /api/v1/executions/batch-status":
-        'U+0000 in an id, {"execution_ids": ["\\u0000"]}: psycopg2 ValueError "A string '
-        'literal cannot contain NUL (0x00) characters" (the U+0000 item)',
-    "POST /api/v1/executions/note":
-        'a non-string execution id in the body, {"message": "m", "execution_id": true}, '
-        'reaches the query: ProgrammingError "operator does not exist: character varying '
-        '= boolean" (the bodies item; the view body is not this test\'s to change)',
-    "POST /api/v1/memory/vector/delete":
-        'U+0000 in the key, {"key": "\\u0000"}: psycopg2 ValueError "A string literal '
-        'cannot contain NUL (0x00) characters" (the U+0000 item)',
-    "POST /api/v1/memory/vector/set":
-        'a finite number beyond float4, {"key": "k", "embedding": [1e39]}: DataError '
-        '"1e+39 is out of range for type vector"; and U+0000 in metadata, {"key": "k", '
-        '"embedding": [1], "metadata": {"a": "\\u0000"}}: JSONB "unsupported Unicode '
-        'escape sequence" (the schemas and U+0000 items)',
-    "POST /api/v1/memory/vector/search":
-        'the same: {"query_embedding": [1e39]} is out of range for type vector, and '
-        'U+0000 in a filter key or value, {"query_embedding": [1], "filters": {"a": '
-        '"\\u0000"}}, reaches PostgreSQL (the schemas and U+0000 items)',
-}
+# "METHOD /path" -> why it may still answer 5xx, with the smallest failing request and
+# what the web log says. Empty: every 5xx this test found is fixed (see the git log).
+KNOWN_SERVER_ERRORS: dict[str, str] = {}
 
 
 @dataclass
