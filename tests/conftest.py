@@ -26,12 +26,15 @@ import pytest
 import redis
 import requests
 
+from tests.services import checkout_database_name, redis_urls
+
 ROOT = Path(__file__).resolve().parent.parent
-DATABASE_URL = os.environ.get("TEST_DATABASE_URL",
-                              "postgresql://postgres@127.0.0.1:5432/agentfield_test")
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-# Flushed around each test that asks for it (as tests/memory/conftest.py does db 14).
-FLUSHED_REDIS_URL = os.environ.get("TEST_FLUSHED_REDIS_URL", "redis://127.0.0.1:6379/14")
+# Named after this checkout, and a Redis server of this run's own (tests/services.py), so
+# two checkouts on one machine never drop or flush each other's data.
+DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or (
+    "postgresql://postgres@127.0.0.1:5432/" + checkout_database_name(ROOT))
+# The stack's database, and one flushed around each test that asks for it.
+REDIS_URL, FLUSHED_REDIS_URL = redis_urls(ROOT)
 NAMESPACE = "aftest"
 # The control plane's settings in the tests, for the stack's processes and in-process apps.
 SETTINGS = {
@@ -195,13 +198,32 @@ def redis_client():
 
 
 @pytest.fixture(scope="session")
-def migrated_database() -> str:
-    """The test database, emptied and migrated (``flask db upgrade``) once per session."""
+def migrated_database():
+    """The test database, emptied and migrated (``flask db upgrade``) once per session.
+
+    Under CI the checkout's database is dropped at the end (each CI run is a new
+    checkout, so its name is new too); locally it stays for a look after a failure.
+    """
     _ensure_database(DATABASE_URL)
     env = {**os.environ, "PYTHONPATH": str(ROOT), **SETTINGS}
-    subprocess.run([sys.executable, "-m", "flask", "--app", "app:create_app", "db", "upgrade"],
-                   cwd=ROOT, env=env, check=True, capture_output=True)
-    return DATABASE_URL
+    migrated = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app:create_app", "db", "upgrade"],
+        cwd=ROOT, env=env, capture_output=True, text=True)
+    if migrated.returncode != 0:  # say why: the migration's own message, not just "1"
+        pytest.fail(f"flask db upgrade failed on {DATABASE_URL}:\n"
+                    f"{(migrated.stderr or migrated.stdout)[-3000:]}", pytrace=False)
+    yield DATABASE_URL
+    if os.environ.get("CI") and not os.environ.get("TEST_DATABASE_URL"):
+        _drop_database(DATABASE_URL)
+
+
+def _drop_database(url: str) -> None:
+    base, _, name = url.rpartition("/")
+    conn = psycopg2.connect(base + "/postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    conn.close()
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Memory fixtures: a real Redis database (db 14 unless TEST_MEMORY_REDIS_URL says otherwise).
+"""Memory fixtures: a real Redis database (the run's flushed one, or TEST_MEMORY_REDIS_URL).
 
 The database is flushed before and after each test. Unreachable Redis skips these tests
 locally and fails them when CI is set.
@@ -10,8 +10,9 @@ import pytest
 import redis
 
 from memory import MemoryStore
+from tests.conftest import FLUSHED_REDIS_URL
 
-REDIS_URL = os.environ.get("TEST_MEMORY_REDIS_URL", "redis://127.0.0.1:6379/14")
+REDIS_URL = os.environ.get("TEST_MEMORY_REDIS_URL") or FLUSHED_REDIS_URL
 NAMESPACE = "memtest"
 
 
