@@ -6,7 +6,8 @@ its threads' worth of streams (app/streams.py), so requests always find a thread
 
 import os
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '8080')}"
+# Platforms (Render, Railway, Heroku) route to 0.0.0.0:$PORT; `make run` binds loopback.
+bind = f"{os.environ.get('AGENTFIELD_HOST') or '0.0.0.0'}:{os.environ.get('PORT', '8080')}"
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("AGENTFIELD_WEB_THREADS", "32"))

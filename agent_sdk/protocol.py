@@ -5,6 +5,8 @@ module to prove both sides agree. Stdlib only: importing it needs neither Celery
 pydantic.
 """
 
+import hashlib
+import hmac
 import re
 
 # -- the queue and the task -----------------------------------------------------------
@@ -85,7 +87,41 @@ REPORT_FIELDS = ("status", "started_at", "completed_at", "duration_ms", "result"
 # One entry of a report's ``attempts``: a failed try that was retried (and the last one).
 ATTEMPT_FIELDS = ("attempt", "error_type", "error", "at")
 # The fields of one entry of the report stream; ``report`` is the JSON-encoded report.
-STREAM_FIELDS = ("execution_id", "report")
+STREAM_FIELDS = ("execution_id", "report", "key", "sig")
+
+
+# -- API keys and signed reports -----------------------------------------------------------
+
+# A scoped key reads ``afk_<key id>_<secret>``; any other string is the server's single
+# ``AGENTFIELD_API_KEY`` (AgentField's form), whose id is ``env``.
+KEY_PREFIX = "afk_"
+ENV_KEY_ID = "env"
+# Stream entries carry the key id and an HMAC-SHA256 of the execution id and the report,
+# keyed by a secret derived from the API key: the control plane applies only reports
+# signed by the node that owns the execution. Nothing secret crosses the wire.
+REPORT_KEY_FIELD = "key"
+REPORT_SIGNATURE_FIELD = "sig"
+_REPORT_KEY_LABEL = b"agentfield/report-signing/v1"
+
+
+def key_id_of(api_key: str) -> str:
+    """Return the id of an API key: the ``<key id>`` of ``afk_<key id>_...``, else "env"."""
+    if api_key.startswith(KEY_PREFIX):
+        key_id, sep, _secret = api_key[len(KEY_PREFIX):].partition("_")
+        if sep and key_id:
+            return key_id
+    return ENV_KEY_ID
+
+
+def report_signing_key(api_key: str) -> bytes:
+    """Derive the secret that signs reports from an API key (one-way)."""
+    return hmac.new(api_key.encode(), _REPORT_KEY_LABEL, hashlib.sha256).digest()
+
+
+def report_signature(signing_key: bytes, execution_id: str, report: bytes) -> str:
+    """Sign one stream entry: HMAC-SHA256 over the execution id, a newline, the report."""
+    return hmac.new(signing_key, execution_id.encode() + b"\n" + report,
+                    hashlib.sha256).hexdigest()
 
 
 def status_path(execution_id: str) -> str:
@@ -94,11 +130,13 @@ def status_path(execution_id: str) -> str:
 
 
 __all__ = [
-    "ATTEMPT_FIELDS", "CANCELLED", "DEFAULT_NAMESPACE", "EXECUTE_TASK", "FAILED",
+    "ATTEMPT_FIELDS", "CANCELLED", "DEFAULT_NAMESPACE", "ENV_KEY_ID", "EXECUTE_TASK",
+    "FAILED", "KEY_PREFIX", "REPORT_KEY_FIELD", "REPORT_SIGNATURE_FIELD",
     "FUNCTION_ID_PATTERN", "FUNCTION_ID_RE",
     "LEASE_DONE", "MESSAGE_FIELDS", "MESSAGE_OPTIONAL", "MESSAGE_OPTIONAL_IDS",
     "MESSAGE_REQUIRED", "NODE_ID_PATTERN", "NODE_ID_RE", "PENDING", "QUEUED", "QUEUE_PREFIX",
     "REPORT_FIELDS", "REPORT_STATUSES", "RUNNING", "STATUSES", "STREAM_FIELDS", "SUCCEEDED",
     "TERMINAL_STATUSES", "TIMEOUT", "cancel_key", "is_valid_function_id", "is_valid_node_id",
-    "lease_key", "queue_name", "reports_stream", "status_path",
+    "key_id_of", "lease_key", "queue_name", "report_signature", "report_signing_key",
+    "reports_stream", "status_path",
 ]

@@ -3,7 +3,9 @@
 One pipeline appends the report to ``<ns>:reports`` and marks the lease done, so a
 redelivered message can never run an execution whose outcome is already recorded.
 The control plane consumes the stream with a consumer group and applies each report
-exactly as ``POST /api/v1/executions/{id}/status`` would.
+exactly as ``POST /api/v1/executions/{id}/status`` would. With an API key, each entry
+is signed (``protocol.report_signature``): the control plane applies a report only when
+it comes from the node that owns the execution, whichever path it takes.
 """
 
 import logging
@@ -30,6 +32,19 @@ class ReportSink:
         self.http = client
         self.stream = protocol.reports_stream(namespace)
         self.via = via
+        api_key = client.api_key
+        self._key_id = protocol.key_id_of(api_key) if api_key else None
+        self._signing_key = protocol.report_signing_key(api_key) if api_key else None
+
+    def entry(self, execution_id: str, report: dict) -> dict:
+        """Return the stream entry of a report, signed when the agent holds a key."""
+        encoded = orjson.dumps(report)
+        fields: dict = {"execution_id": execution_id, "report": encoded}
+        if self._signing_key is not None:
+            fields[protocol.REPORT_KEY_FIELD] = self._key_id
+            fields[protocol.REPORT_SIGNATURE_FIELD] = protocol.report_signature(
+                self._signing_key, execution_id, encoded)
+        return fields
 
     def finished(self, execution_id: str, report: dict) -> None:
         """Record a terminal report and mark the lease done, atomically."""
@@ -38,8 +53,7 @@ class ReportSink:
             return
         try:
             pipe = self.leases.client.pipeline(transaction=True)
-            pipe.xadd(self.stream, {"execution_id": execution_id,
-                                    "report": orjson.dumps(report)})
+            pipe.xadd(self.stream, self.entry(execution_id, report))
             pipe.set(self.leases.key(execution_id), DONE, ex=self.leases.done_ttl)
             pipe.execute()
         except redis.RedisError as exc:
@@ -59,8 +73,7 @@ class ReportSink:
         if self.via == "http":
             self.http.post(protocol.status_path(execution_id), report, ok=(409,))
             return
-        self.leases.client.xadd(self.stream, {"execution_id": execution_id,
-                                              "report": orjson.dumps(report)})
+        self.leases.client.xadd(self.stream, self.entry(execution_id, report))
 
 
 class StartedReporter:

@@ -14,6 +14,8 @@ def create_app(config: Config | None = None) -> Flask:
     """Build the control plane app; ``None`` reads the settings from the environment."""
     from app.api import register_blueprints
     from app.api.params import init_url_checks
+    from app.auth.cli import init_cli
+    from app.auth.guard import init_auth
     from app.errors import register_error_handlers
     from app.executions.hooks import DEFAULT_HOOKS
     from app.executions.lifecycle import init_lifecycle
@@ -34,7 +36,9 @@ def create_app(config: Config | None = None) -> Flask:
     init_celery(app, config)
     init_lifecycle(app, DEFAULT_HOOKS)
     register_error_handlers(app)
+    init_auth(app)
     register_blueprints(app)
+    init_cli(app)
     from app import models  # noqa: F401  (tables must be known to migrations)
     return app
 

@@ -1,5 +1,8 @@
 """Issue a verifiable credential for every execution that reaches a terminal state.
 
+Only an outcome reported by an authenticated principal (the node's key, an admin, a
+canceller, the control plane's own sweeps) gets one, and the credential names it.
+
 Issued right after the outcome is applied (the sync caller is already woken), and
 again by a sweep for any terminal execution still without one, so none is lost when a
 process dies in between. Issuing is idempotent: one credential per execution.
@@ -32,8 +35,8 @@ def issue_for_execution(execution_id: str, conn=None, row: dict | None = None) -
         return None
     with connection(conn) as conn:
         row = row or store.fetch_execution(execution_id, conn)
-        if row["status"] not in TERMINAL:
-            return None
+        if row["status"] not in TERMINAL or not row.get("reported_by"):
+            return None  # no outcome yet, or one nobody authenticated
         params = _credential_params(row, conn)
         conn.execute(_insert_statement(conn), params)
     return params["vc_jwt"]
@@ -45,6 +48,8 @@ def issue_batch(rows: list[dict], conn) -> None:
         return
     batch = []
     for row in rows:
+        if not row.get("reported_by"):
+            continue  # an outcome nobody authenticated proves nothing
         try:
             batch.append(_credential_params(row, conn))
         except Exception:
@@ -84,6 +89,8 @@ def _sign(row: dict, caller_did: str | None) -> tuple[str, str]:
         created_at=isoformat(row["created_at"]), started_at=isoformat(row["started_at"]),
         completed_at=isoformat(row["completed_at"]), duration_ms=row["duration_ms"],
         input_value=row["input_payload"], output_value=row["result_payload"],
+        requested_by=f"key:{row['key_id']}" if row.get("key_id") else None,
+        reported_by=row["reported_by"],
     )
     token = issue_credential(subject, signing_key(dids["agent"]), utcnow(),
                              credential_id_value=credential_id(row["execution_id"]))

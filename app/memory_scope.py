@@ -6,6 +6,7 @@ write goes to the most specific scope present and a read searches workflow → s
 actor → global.
 """
 
+from app.auth.errors import InsufficientScope
 from app.errors import InvalidField
 from memory import SEARCH_ORDER, Scope, parse_scope
 from memory.errors import InvalidScope
@@ -48,6 +49,34 @@ def write_target(body: dict, headers) -> tuple[Scope, str]:
     ids = scope_ids(headers)
     scope = next(s for s in SEARCH_ORDER if ids[s])
     return scope, ids[scope]
+
+
+def readable_scope_ids(headers, grants) -> dict[Scope, str | None]:
+    """The scope ids of the request that ``grants`` may read; the others are dropped.
+
+    Raises:
+        InsufficientScope: none of them (global included) may be read.
+    """
+    ids = {scope: scope_id if scope_id and grants.reads_memory(scope.value, scope_id)
+           else None for scope, scope_id in scope_ids(headers).items()}
+    if not any(ids.values()):
+        raise InsufficientScope("this key may read none of the memory scopes this request "
+                                "names", {"required": "memory:read"})
+    return ids
+
+
+def check_readable(grants, scope: Scope, scope_id: str) -> None:
+    """Refuse a read of a scope instance the key may not read (InsufficientScope)."""
+    if not grants.reads_memory(scope.value, scope_id):
+        raise InsufficientScope(f"this key may not read {scope.value} memory "
+                                f"'{scope_id}'", {"required": f"memory:read:{scope.value}"})
+
+
+def check_writable(grants, scope: Scope, scope_id: str) -> None:
+    """Refuse a write to a scope instance the key may not write (InsufficientScope)."""
+    if not grants.writes_memory(scope.value, scope_id):
+        raise InsufficientScope(f"this key may not write {scope.value} memory "
+                                f"'{scope_id}'", {"required": f"memory:write:{scope.value}"})
 
 
 def body_key(body: dict) -> str:

@@ -16,13 +16,14 @@ DEFAULT_SQLITE_URL = "sqlite:///agentfield.db"
 MIB = 1_048_576
 
 
-def setting(env: str, default: Any, parse: Callable[[str], Any] = str) -> Any:
+def setting(env: str, default: Any, parse: Callable[[str], Any] = str, *,
+            secret: bool = False) -> Any:
     """Declare a setting: its environment variable, its default and its parser.
 
     An unset or empty variable means the default. ``parse`` raises ``ValueError``
-    for a value it does not accept.
+    for a value it does not accept. A ``secret`` is left out of the config's repr.
     """
-    return field(default=default, metadata={"env": env, "parse": parse})
+    return field(default=default, repr=not secret, metadata={"env": env, "parse": parse})
 
 
 def normalise_database_url(url: str) -> str:
@@ -63,6 +64,7 @@ class Config:
     redis_url: str | None = setting("REDIS_URL", None)
     # Read by gunicorn.conf.py for its bind address; validated here with the rest.
     port: int = setting("PORT", 8080, int)
+    host: str = setting("AGENTFIELD_HOST", "0.0.0.0")
     namespace: str = setting("AGENTFIELD_NAMESPACE", "af")
     sync_timeout: float = setting("AGENTFIELD_SYNC_TIMEOUT", 90.0, float)
     sync_wait_slice: float = setting("AGENTFIELD_SYNC_WAIT_SLICE", 5.0, float)
@@ -74,7 +76,13 @@ class Config:
     node_cache_seconds: float = setting("AGENTFIELD_NODE_CACHE_SECONDS", 2.0, float)
     result_signal_ttl: int = setting("AGENTFIELD_RESULT_SIGNAL_TTL", 600, int)
     report_claim_idle_ms: int = setting("AGENTFIELD_REPORT_CLAIM_IDLE_MS", 30_000, int)
-    secret_key: str | None = setting("AGENTFIELD_SECRET_KEY", None)
+    secret_key: str | None = setting("AGENTFIELD_SECRET_KEY", None, secret=True)
+    # A full-access key, sent as AgentField's clients send it (X-API-Key, Bearer).
+    api_key: str | None = setting("AGENTFIELD_API_KEY", None, secret=True)
+    # Off only when asked for by name; logged at every start.
+    auth_disabled: bool = setting("AGENTFIELD_AUTH_DISABLED", False, parse_bool)
+    # How long a process trusts a key it looked up (a revocation's longest delay).
+    key_cache_seconds: float = setting("AGENTFIELD_KEY_CACHE_SECONDS", 2.0, float)
     credentials_enabled: bool = setting("AGENTFIELD_CREDENTIALS", True, parse_bool)
     idempotency_ttl: int = setting("AGENTFIELD_IDEMPOTENCY_TTL", 86_400, int)
     max_queued: int = setting("AGENTFIELD_MAX_QUEUED", 0, int)

@@ -31,8 +31,14 @@ def execution_subject(*, execution_id: str, run_id: str, parent_execution_id: st
                       caller_did: str | None, agent_did: str, function_did: str | None,
                       node_id: str, function: str, status: str, created_at: str | None,
                       started_at: str | None, completed_at: str | None,
-                      duration_ms: int | None, input_value, output_value) -> dict:
-    """Return the credentialSubject of an execution: its facts and hashes of its data."""
+                      duration_ms: int | None, input_value, output_value,
+                      requested_by: str | None = None,
+                      reported_by: str | None = None) -> dict:
+    """Return the credentialSubject of an execution: its facts and hashes of its data.
+
+    ``requested_by`` names the API key that submitted it, ``reported_by`` the
+    authenticated principal that reported its outcome (``key:<id>``, ``control-plane``).
+    """
     parent_credential = credential_id(parent_execution_id) if parent_execution_id else None
     return {
         "id": function_did,
@@ -53,6 +59,8 @@ def execution_subject(*, execution_id: str, run_id: str, parent_execution_id: st
         "duration_ms": duration_ms,
         "input_hash": sha256_digest(input_value),
         "output_hash": sha256_digest(output_value),
+        "requested_by": requested_by,
+        "reported_by": reported_by,
     }
 
 

@@ -94,14 +94,16 @@ class MemoryStore:
         target = self._target(scope, scope_id, key)
         return self._client.exists(target.keys[0]) == 1
 
-    def resolve(self, scope_ids: dict[Scope, str | None], key: str) -> dict | None:
+    def resolve(self, scope_ids: dict[Scope, str | None], key: str, *,
+                search_global: bool = True) -> dict | None:
         """Return the first value at key searching workflow, session, actor, then global.
 
-        Only scopes given a (non-empty) id are searched, and global always is.
+        Only scopes given a (non-empty) id are searched, and global unless told not to.
         """
         given = {parse_scope(scope): scope_id for scope, scope_id in scope_ids.items()}
         targets = [self._target(scope, given.get(scope), key) for scope in SEARCH_ORDER
-                   if scope is Scope.GLOBAL or given.get(scope)]
+                   if (scope is Scope.GLOBAL and search_global)
+                   or (scope is not Scope.GLOBAL and given.get(scope))]
         return self._first(targets)
 
     def list(self, scope: Scope | str, scope_id: str | None, *, prefix: str | None = None,

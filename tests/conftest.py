@@ -36,11 +36,39 @@ DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or (
 # The stack's database, and one flushed around each test that asks for it.
 REDIS_URL, FLUSHED_REDIS_URL = redis_urls(ROOT)
 NAMESPACE = "aftest"
+# The server's single full-access key (AgentField's form); the stack's agents hold it
+# too unless a test gives one a node key of its own.
+API_KEY = "test-full-access-key"
+AUTH = {"X-API-Key": API_KEY}
+
+
+def _test_reporter():
+    from app.executions.lifecycle import Reporter
+
+    return Reporter("key:env")
+
+
+# Who the tests that apply reports directly say they are: the full-access key.
+TEST_REPORTER = _test_reporter()
+
+
+def signed(fields: dict, api_key: str = API_KEY) -> dict:
+    """A report-stream entry signed with ``api_key``, as an agent holding it signs."""
+    from app.auth.tokens import key_id_of, report_signature, report_signing_key
+
+    report = fields["report"]
+    report = report if isinstance(report, bytes) else report.encode()
+    execution_id = fields["execution_id"]
+    execution_id = execution_id if isinstance(execution_id, str) else execution_id.decode(
+        errors="replace")
+    return {**fields, "key": key_id_of(api_key),
+            "sig": report_signature(report_signing_key(api_key), execution_id, report)}
 # The control plane's settings in the tests, for the stack's processes and in-process apps.
 SETTINGS = {
     "DATABASE_URL": DATABASE_URL,
     "REDIS_URL": REDIS_URL,
     "AGENTFIELD_NAMESPACE": NAMESPACE,
+    "AGENTFIELD_API_KEY": API_KEY,
     "AGENTFIELD_HEARTBEAT_INTERVAL": "1",
     "AGENTFIELD_NODE_INACTIVE_AFTER": "3",
     "AGENTFIELD_SYNC_TIMEOUT": "30",
@@ -249,8 +277,21 @@ def app(config):
     app.extensions["redis_blocking"].close()
 
 
+def keyed_client(app):
+    """A test client of ``app`` that sends the full-access key."""
+    client = app.test_client()
+    client.environ_base["HTTP_X_API_KEY"] = API_KEY
+    return client
+
+
 @pytest.fixture
 def client(app):
+    """A test client that sends the full-access key (``anonymous_client`` sends none)."""
+    return keyed_client(app)
+
+
+@pytest.fixture
+def anonymous_client(app):
     return app.test_client()
 
 
@@ -275,7 +316,7 @@ def stack(tmp_path_factory, redis_client, migrated_database):
     redis_client.flushdb()
     stack = Stack(tmp_path_factory.mktemp("stack-logs"))
     stack.start("web", [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
-                        "app:create_app()"])
+                        "app.wsgi:application"])
     stack.wait_until(lambda: requests.get(stack.url + "/api/v1/health", timeout=2).ok,
                      what="the control plane")
     stack.start_control_worker()
@@ -283,7 +324,8 @@ def stack(tmp_path_factory, redis_client, migrated_database):
     for name, (script, env) in AGENTS.items():
         stack.start_agent(name, script, **env)
     for node in ("sentiment-agent", "support-agent", "echo-agent", "relay-agent"):
-        stack.wait_until(lambda node=node: requests.get(f"{stack.url}/api/v1/nodes/{node}").ok,
+        stack.wait_until(lambda node=node: requests.get(f"{stack.url}/api/v1/nodes/{node}",
+                                                        headers=AUTH).ok,
                          what=f"{node} to register")
     yield stack
     stack.stop_all()
@@ -295,6 +337,7 @@ class Api:
     def __init__(self, base_url: str):
         self.base_url = base_url
         self.session = requests.Session()
+        self.session.headers.update(AUTH)
 
     def __getattr__(self, method):
         def call(path, **kwargs):

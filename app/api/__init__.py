@@ -9,6 +9,7 @@ def register_blueprints(app: Flask) -> None:
         executions,
         health,
         identity,
+        keys,
         memory,
         nodes,
         notes,
@@ -17,7 +18,8 @@ def register_blueprints(app: Flask) -> None:
     )
     from app.openapi import bp as openapi_bp
 
-    for module in (nodes, execute, executions, notes, health, identity, memory, vector, runs):
+    for module in (nodes, execute, executions, notes, health, identity, memory, vector, runs,
+                   keys):
         app.register_blueprint(module.bp)
     app.register_blueprint(executions.ui_bp)
     app.register_blueprint(openapi_bp)  # GET /openapi.json, built from the views' api_doc

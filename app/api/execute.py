@@ -3,6 +3,8 @@
 from flask import Blueprint, request
 
 from app.api.params import seconds_header_or_arg
+from app.auth.guard import current_principal
+from app.auth.policy import requires
 from app.executions import store
 from app.executions.submission import submit_execution
 from app.executions.views import accepted_view
@@ -27,9 +29,11 @@ def _with_ids(body: dict, status: int, row: dict):
          body=S.EXECUTE_REQUEST, headers=S.SYNC_HEADERS, query={"timeout": S.STRING},
          responses={200: S.ref("SyncResult"), 202: S.ref("Accepted")},
          errors=(400, 404, 409, 413, 422, 429, 503))
+@requires("execute")
 def execute_sync(target: str):
     timeout = _wait_seconds()  # read first: a bad one must not leave an execution behind
-    row = submit_execution(target, read_json_object(), request.headers, "sync")
+    row = submit_execution(target, read_json_object(), request.headers, "sync",
+                           current_principal())
     if row.get("replayed"):
         outcome = poll_until_finished(row["execution_id"], timeout)
     else:
@@ -48,8 +52,10 @@ def execute_sync(target: str):
 @api_doc("Queue an execution and answer at once", body=S.EXECUTE_REQUEST,
          headers=S.EXECUTE_HEADERS, responses={202: S.ref("Accepted")},
          errors=(400, 404, 409, 413, 422, 429, 503))
+@requires("execute")
 def execute_async(target: str):
-    row = submit_execution(target, read_json_object(), request.headers, "async")
+    row = submit_execution(target, read_json_object(), request.headers, "async",
+                           current_principal())
     body = accepted_view(row)
     if row.get("replayed"):
         body["status"] = row["status"]  # the original's, as it stands now

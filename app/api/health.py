@@ -6,6 +6,7 @@ import redis
 from flask import Blueprint
 from sqlalchemy import text
 
+from app.auth.policy import requires
 from app.extensions import get_engine, get_keys, get_redis
 from app.models.types import isoformat, utcnow
 from app.openapi import api_doc
@@ -16,12 +17,13 @@ bp = Blueprint("health", __name__, url_prefix="/api/v1")
 
 @bp.get("/health")
 @api_doc("Health of the database and Redis", responses={200: S.HEALTH, 503: S.HEALTH})
+@requires("public")
 def health():
     checks = {"storage": _check(_ping_database), "cache": _check(_ping_redis)}
     healthy = all(check["status"] == "healthy" for check in checks.values())
     body = {"status": "healthy" if healthy else "unhealthy",
             "timestamp": isoformat(utcnow()), "version": "0.1.0", "checks": checks,
-            "reports": {"dead_letters": _dead_reports()}}
+            "reports": _report_counts()}
     if not healthy:
         body["unhealthy"] = [name for name, c in checks.items() if c["status"] != "healthy"]
     return body, 200 if healthy else 503
@@ -32,12 +34,17 @@ def _ping_database() -> None:
         conn.execute(text("SELECT 1"))
 
 
-def _dead_reports() -> int | None:
-    """How many reports the consumers set aside (``<ns>:reports:dead``)."""
+def _report_counts() -> dict:
+    """Reports the consumers set aside (``<ns>:reports:dead``), and those refused as
+    not coming from the execution's node (``<ns>:reports:refused``)."""
     try:
-        return get_redis().xlen(get_keys().dead_reports)
+        pipe = get_redis().pipeline(transaction=False)
+        pipe.xlen(get_keys().dead_reports)
+        pipe.get(get_keys().refused_reports)
+        dead, refused = pipe.execute()
+        return {"dead_letters": dead, "refused": int(refused or 0)}
     except redis.RedisError:
-        return None
+        return {"dead_letters": None, "refused": None}
 
 
 def _ping_redis() -> None:

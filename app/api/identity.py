@@ -7,6 +7,9 @@ import orjson
 from flask import Blueprint, Response
 from sqlalchemy import select
 
+from app.api.executions import readable_execution
+from app.auth.guard import current_principal, require
+from app.auth.policy import requires
 from app.credentials import run_credentials
 from app.errors import NotFound
 from app.executions import store
@@ -43,6 +46,7 @@ class CredentialNotFound(NotFound):
 
 @bp.get("/did/root")
 @api_doc("The control plane's root DID", responses={200: S.ROOT_DID})
+@requires("authenticated")
 def get_root_did():
     did = root_did()
     return {"did": did, "document": did_document(did)}
@@ -50,6 +54,7 @@ def get_root_did():
 
 @bp.get("/did/document/<path:did>")
 @api_doc("One of our DIDs", responses={200: S.DID_INFO}, errors=(404,))
+@requires("authenticated")
 def get_did_document(did: str):
     row = db.session.get(DidKey, did)
     if row is None:
@@ -61,6 +66,7 @@ def get_did_document(did: str):
 
 @bp.get("/did/resolve/<path:did>")
 @api_doc("Resolve any did:key", responses={200: S.DID_RESOLUTION}, errors=(404,))
+@requires("authenticated")
 def resolve_did(did: str):
     """Resolve any did:key (it is self-certifying), in the W3C resolution-result shape."""
     try:
@@ -76,6 +82,7 @@ def resolve_did(did: str):
 
 @bp.post("/did/rotate/<node_id>")
 @api_doc("Give a node a new DID", responses={200: S.DID_ROTATED}, errors=(404,))
+@requires("admin")
 def rotate_node_key(node_id: str):
     try:
         old, new = rotate_agent_key(node_id)
@@ -87,8 +94,9 @@ def rotate_node_key(node_id: str):
 @bp.get("/executions/<execution_id>/credential")
 @api_doc("An execution's credential", responses={200: S.EXECUTION_CREDENTIAL},
          errors=(404,))
+@requires("authenticated")
 def get_execution_credential(execution_id: str):
-    store.fetch_execution(execution_id)  # 404 for an unknown execution
+    readable_execution(execution_id)  # 404 unknown, 403 someone else's
     row = db.session.scalars(select(ExecutionCredential).where(
         ExecutionCredential.execution_id == execution_id)).first()
     if row is None:
@@ -100,6 +108,7 @@ def get_execution_credential(execution_id: str):
 
 @bp.get("/did/workflow/<run_id>/vc-chain")
 @api_doc("A run's credential chain", responses={200: S.VC_CHAIN}, errors=(404,))
+@requires("authenticated")
 def get_vc_chain(run_id: str):
     return _chain(run_id)
 
@@ -107,6 +116,7 @@ def get_vc_chain(run_id: str):
 @bp.get("/did/export/<run_id>")
 @api_doc("A run's audit file (a download)", responses={200: S.AUDIT_BUNDLE},
          errors=(404,))
+@requires("authenticated")
 def export_audit_bundle(run_id: str):
     chain = _chain(run_id)
     bundle = build_bundle(run_id, [c["vc_jwt"] for c in chain["credentials"]],
@@ -123,20 +133,24 @@ def _attachment(filename: str) -> str:
 
 
 def _chain(run_id: str) -> dict:
+    root = store.run_root(run_id)
+    if root is not None:
+        require(current_principal().reads(root), "executions:read",
+                f"this key may not read run '{run_id}'")
     components = run_credentials(run_id)
     if not components:
         raise CredentialNotFound(f"run '{run_id}' has no credentials", {"run_id": run_id})
-    root = root_did()
+    root_key = root_did()
     tokens = [c["vc_jwt"] for c in components]
-    run_token = issue_credential(run_subject(run_id, tokens), signing_key(root), utcnow(),
+    run_token = issue_credential(run_subject(run_id, tokens), signing_key(root_key), utcnow(),
                                  credential_type=RUN_CREDENTIAL_TYPE,
                                  credential_id_value=run_credential_id(run_id))
     return {
         "run_id": run_id,
         "workflow_id": run_id,
-        "root_did": root,
+        "root_did": root_key,
         "credentials": components,
-        "run_credential": {"credential_id": run_credential_id(run_id), "issuer_did": root,
+        "run_credential": {"credential_id": run_credential_id(run_id), "issuer_did": root_key,
                            "vc_jwt": run_token},
         "total": len(components),
     }

@@ -1,7 +1,11 @@
 """Node registration, heartbeats and listing."""
 
+from urllib.parse import urlsplit, urlunsplit
+
 from flask import Blueprint, request
 
+from app.auth.guard import current_principal, require
+from app.auth.policy import requires
 from app.broker.names import queue_for
 from app.extensions import db, get_config
 from app.jsonio import read_json_object
@@ -22,8 +26,14 @@ bp = Blueprint("nodes", __name__, url_prefix="/api/v1/nodes")
 @bp.post("")
 @api_doc("Register (or re-register) an agent node", body=S.NODE_REGISTRATION,
          responses={201: S.NODE_REGISTERED}, errors=(400,))
+@requires("node")
 def create_node():
-    node = register_node(read_json_object())
+    body = read_json_object()
+    node_id = body.get("id") or body.get("node_id")
+    if isinstance(node_id, str):
+        require(current_principal().acts_as(node_id), f"node:{node_id}",
+                f"only node '{node_id}''s key (or an admin) may register it")
+    node = register_node(body)
     config = get_config()
     body = {
         "success": True,
@@ -37,14 +47,18 @@ def create_node():
     }
     if config.advertise_broker:
         # Lets an agent find the broker with zero configuration (dev stack, one host).
-        body["broker_url"] = config.redis_url or "redis://127.0.0.1:6379/0"
+        # Never its password: an agent that needs one has it in its own configuration.
+        body["broker_url"] = without_credentials(config.redis_url
+                                                 or "redis://127.0.0.1:6379/0")
     return body, 201
 
 
 @bp.post("/<node_id>/heartbeat")
 @api_doc("Record a node's heartbeat", body=S.HEARTBEAT, body_required=False,
          responses={200: S.HEARTBEAT_ANSWER}, errors=(400, 404))
+@requires("node")
 def heartbeat(node_id: str):
+    _require_node(node_id)
     body = read_json_object(required=False)
     node = record_heartbeat(node_id, body)
     return {"success": True, "message": "heartbeat received",
@@ -53,7 +67,9 @@ def heartbeat(node_id: str):
 
 @bp.post("/<node_id>/shutdown")
 @api_doc("Mark a node offline", responses={202: S.ACKNOWLEDGED}, errors=(404,))
+@requires("node")
 def shutdown(node_id: str):
+    _require_node(node_id)
     mark_offline(node_id)
     return {"success": True, "message": "shutdown acknowledged"}, 202
 
@@ -61,6 +77,7 @@ def shutdown(node_id: str):
 @bp.get("")
 @api_doc("List nodes", query={"health_status": S.STRING},
          responses={200: S.NODE_LIST})
+@requires("authenticated")
 def list_nodes():
     wanted = request.args.get("health_status")
     nodes = [node_view(node) for node in db.session.scalars(
@@ -73,6 +90,7 @@ def list_nodes():
 @bp.get("/<node_id>")
 @api_doc("Get one node, its limits and circuit", responses={200: S.NODE},
          errors=(404,))
+@requires("authenticated")
 def get_node(node_id: str):
     from app.errors import AgentNotFound
 
@@ -81,3 +99,20 @@ def get_node(node_id: str):
         raise AgentNotFound(f"node '{node_id}' is not registered", {"node_id": node_id})
     return {**node_view(node), "limits": (node.node_metadata or {}).get("limits", {}),
             "circuit": circuits.describe(node_id)}
+
+
+def _require_node(node_id: str) -> None:
+    require(current_principal().acts_as(node_id), f"node:{node_id}",
+            f"only node '{node_id}''s key (or an admin) may do that")
+
+
+def without_credentials(url: str) -> str:
+    """The URL with any user name and password taken out."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))

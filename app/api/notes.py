@@ -2,6 +2,9 @@
 
 from flask import Blueprint, request
 
+from app.api.executions import readable_execution
+from app.auth.guard import current_principal, require
+from app.auth.policy import requires
 from app.errors import InvalidField
 from app.executions import store
 from app.extensions import db
@@ -22,6 +25,7 @@ _MAX_ID = 64  # the column's length
 @api_doc("Attach a note to an execution", body=S.NOTE_REQUEST,
          headers={"X-Execution-ID": S.STRING}, query={"execution_id": S.STRING},
          responses={200: S.NOTE_CREATED}, errors=(400, 404))
+@requires("node")
 def create_note():
     body = read_json_object()
     message = body.get("message")
@@ -43,7 +47,9 @@ def create_note():
         raise InvalidField("name the execution with the X-Execution-ID header "
                            f"(1 to {_MAX_ID} printable ASCII characters)",
                            {"field": "X-Execution-ID"})
-    store.fetch_execution(execution_id)  # 404 for an unknown execution
+    row = store.fetch_execution(execution_id)  # 404 for an unknown execution
+    require(current_principal().acts_as(row["agent_node_id"]), f"node:{row['agent_node_id']}",
+            "only the node that runs an execution notes on it")
     note = ExecutionNote(execution_id=execution_id, message=message.strip(), tags=tags)
     db.session.add(note)
     db.session.commit()
@@ -53,8 +59,9 @@ def create_note():
 @bp.get("/<execution_id>/notes")
 @api_doc("An execution's notes", query={"tags": S.STRING},
          responses={200: S.NOTE_LIST}, errors=(404,))
+@requires("authenticated")
 def list_notes(execution_id: str):
-    store.fetch_execution(execution_id)
+    readable_execution(execution_id)
     wanted = {t.strip().lower() for t in request.args.get("tags", "").split(",") if t.strip()}
     notes = db.session.scalars(
         db.select(ExecutionNote).where(ExecutionNote.execution_id == execution_id)

@@ -39,6 +39,15 @@ class Keys:
         """Marks a message re-sent by a recovery sweep in the current interval."""
         return f"{self.namespace}:resent:{execution_id}"
 
+    @property
+    def refused_reports(self) -> str:
+        """How many reports were refused as not from the execution's node (a counter)."""
+        return f"{self.namespace}:reports:refused"
+
+    def rate_bucket(self, key_id: str) -> str:
+        """An API key's rate-limit bucket (a hash: tokens, at)."""
+        return f"{self.namespace}:ratelimit:{key_id}"
+
     def circuit(self, node_id: str) -> str:
         """The node's circuit state (a hash: state, reason, opened_at, why)."""
         return f"{self.namespace}:circuit:{node_id}"

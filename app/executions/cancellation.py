@@ -7,13 +7,13 @@ ExecutionCancelledError at its next ``app.call``.
 """
 
 from app.executions import lifecycle, store
-from app.executions.lifecycle import ExecutionAlreadyFinished
+from app.executions.lifecycle import ExecutionAlreadyFinished, Reporter
 from app.extensions import get_config, get_keys
 from app.models.types import utcnow
 from app.status import CANCELLED
 
 
-def cancel_execution(execution_id: str, reason: str | None = None) -> dict:
+def cancel_execution(execution_id: str, reason: str | None, by: Reporter) -> dict:
     """Cancel one execution; return its row.
 
     Raises:
@@ -23,7 +23,7 @@ def cancel_execution(execution_id: str, reason: str | None = None) -> dict:
     message = f"cancelled: {reason}" if reason else "cancelled"
     return lifecycle.finish(execution_id, {
         "status": CANCELLED, "error_message": message, "error_type": "Cancelled",
-        "completed_at": utcnow()})
+        "completed_at": utcnow()}, reporter=by)
 
 
 def announce_cancel(pipe, row: dict):
@@ -38,12 +38,12 @@ def announce_cancel(pipe, row: dict):
     return None
 
 
-def cancel_run(run_id: str, reason: str | None = None) -> list[str]:
+def cancel_run(run_id: str, reason: str | None, by: Reporter) -> list[str]:
     """Cancel every execution of a run that has not ended; return their ids."""
     cancelled = []
     for execution_id in store.active_ids_of_run(run_id):
         try:
-            cancel_execution(execution_id, reason)
+            cancel_execution(execution_id, reason, by)
             cancelled.append(execution_id)
         except ExecutionAlreadyFinished:
             pass  # it ended meanwhile

@@ -56,7 +56,8 @@ def insert_or_replay(row: dict) -> dict | None:
         return None
     if original is None:  # released between our two statements: try once more
         return insert_or_replay(row)
-    if original["request_fingerprint"] != row["request_fingerprint"]:
+    if (original["request_fingerprint"] != row["request_fingerprint"]
+            or original.get("key_id") != row.get("key_id")):  # another key's: not shown
         raise IdempotencyKeyReused(
             "this Idempotency-Key was used for a different request",
             {"execution_id": original["execution_id"]})

@@ -16,8 +16,10 @@ from datetime import datetime
 import redis
 from flask import Flask, current_app
 
+from app.auth.errors import InsufficientScope
+from app.auth.principal import Principal
 from app.executions import store
-from app.extensions import get_redis
+from app.extensions import get_keys, get_redis
 from app.models.types import as_utc
 from config.errors import ControlPlaneError
 
@@ -28,6 +30,36 @@ log = logging.getLogger(__name__)
 Signal = Callable[[object, dict], Callable[[list], None] | None]
 # (finished rows, connection or None) -> None; must not raise.
 Settle = Callable[[list[dict], object], None]
+
+
+@dataclass(frozen=True)
+class Reporter:
+    """Who reports an outcome, and the node they must own the execution as.
+
+    ``id`` is recorded on the row (``key:<id>``, ``control-plane``) and named by the
+    credential; None means nobody authenticated it (authentication is off), and such an
+    outcome gets no credential. With ``node``, another node's execution is refused.
+    """
+
+    id: str | None
+    node: str | None = None
+
+
+CONTROL_PLANE = Reporter("control-plane")
+
+
+def reporter_for(principal: Principal) -> Reporter:
+    """The reporter a caller is: an admin reports for any node, a node key for its own.
+
+    Raises:
+        InsufficientScope: the key neither is admin nor acts as a node.
+    """
+    if principal.grants.admin:
+        return Reporter(principal.reporter)
+    if principal.grants.node is None:
+        raise InsufficientScope("only an agent node's key reports outcomes",
+                                {"required": "node"})
+    return Reporter(principal.reporter, principal.grants.node)
 
 
 class ExecutionAlreadyFinished(ControlPlaneError):
@@ -55,13 +87,21 @@ def finish_hooks() -> list[FinishHook]:
     return current_app.extensions["finish_hooks"]
 
 
-def start(execution_id: str, started_at: datetime | None = None) -> dict | None:
-    """Move a queued execution to running; None if it is already past that."""
-    return store.mark_running(execution_id, started_at)
+def start(execution_id: str, started_at: datetime | None, reporter: Reporter,
+          conn=None) -> dict | None:
+    """Move a queued execution to running; None if it is already past that.
+
+    Raises:
+        ExecutionNotFound, InsufficientScope (another node's execution).
+    """
+    row = store.mark_running(execution_id, started_at, reporter.node)
+    if row is None and reporter.node is not None:
+        check_owner(store.fetch_execution(execution_id, conn), reporter)
+    return row
 
 
 def finish(execution_id: str, outcome: dict, conn=None, batch: list | None = None, *,
-           fill_duration: bool = False) -> dict:
+           reporter: Reporter, fill_duration: bool = False) -> dict:
     """End an execution with ``outcome`` (status, result or error, times); return the row.
 
     The hooks' signals go out before this returns. Their settle step runs now, or,
@@ -70,11 +110,14 @@ def finish(execution_id: str, outcome: dict, conn=None, batch: list | None = Non
 
     Raises:
         ExecutionNotFound: no such execution.
+        InsufficientScope: the reporter acts as another node than the execution's.
         ExecutionAlreadyFinished: it already has an outcome.
     """
-    row = store.finish_execution(execution_id, outcome, conn)
+    row = store.finish_execution(execution_id, outcome, conn, reported_by=reporter.id,
+                                 node_id=reporter.node)
     if row is None:
         current = store.fetch_execution(execution_id, conn)  # raises 404 when unknown
+        check_owner(current, reporter)
         raise ExecutionAlreadyFinished(
             f"execution '{execution_id}' already ended as '{current['status']}'",
             {"execution_id": execution_id, "status": current["status"]},
@@ -87,6 +130,21 @@ def finish(execution_id: str, outcome: dict, conn=None, batch: list | None = Non
     else:
         settle([row], conn)
     return row
+
+
+def check_owner(row: dict, reporter: Reporter) -> None:
+    """Refuse a report about another node's execution (403; nothing was changed)."""
+    if reporter.node is not None and row["agent_node_id"] != reporter.node:
+        log.warning("report for %s refused: it belongs to node %s, the reporter (%s) "
+                    "acts as %s", row["execution_id"], row["agent_node_id"], reporter.id,
+                    reporter.node)
+        try:
+            get_redis().incr(get_keys().refused_reports)
+        except (redis.RedisError, OSError):
+            pass  # the refusal stands; only its count is lost
+        raise InsufficientScope(
+            f"execution '{row['execution_id']}' belongs to another node; this key acts "
+            f"as node '{reporter.node}'", {"required": f"node:{row['agent_node_id']}"})
 
 
 def settle(rows: list[dict], conn=None) -> None:

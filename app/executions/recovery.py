@@ -90,7 +90,7 @@ def _time_out(row: dict, why: str, error_type: str = "Timeout") -> bool:
     try:
         lifecycle.finish(row["execution_id"], {
             "status": TIMEOUT, "error_message": f"timed out: {why}", "error_type": error_type,
-            "completed_at": utcnow()})
+            "completed_at": utcnow()}, reporter=lifecycle.CONTROL_PLANE)
     except ExecutionAlreadyFinished:
         return False  # it ended meanwhile
     log.warning("%s ended as timeout (%s): %s", row["execution_id"], error_type, why)

@@ -26,12 +26,14 @@ import redis
 import sqlalchemy.exc
 from flask import Flask
 
+from app.auth.errors import InsufficientScope
 from app.broker.keys import Keys
 from app.credentials import issue_missing
 from app.errors import BadRequest, ExecutionNotFound
 from app.executions import lifecycle
 from app.executions.lifecycle import ExecutionAlreadyFinished
 from app.executions.reports import apply_status_report, check_execution_id
+from app.executions.signatures import ForgedReport, count_refused_report, reporter_of_entry
 from app.extensions import connection
 from app.models.types import utcnow
 from app.status import FAILED, TERMINAL, normalise_status
@@ -146,21 +148,26 @@ def apply_one(fields: dict, conn=None, batch: list | None = None) -> str | None:
     """
     try:
         execution_id, body = read_entry(fields)
+        reporter = reporter_of_entry(fields, execution_id)
         try:
-            apply_status_report(execution_id, body, conn, batch)
+            apply_status_report(execution_id, body, conn, batch, reporter=reporter)
         except BadRequest as exc:
             if normalise_status(body.get("status")) not in TERMINAL:
                 raise NotAReport(f"{exc.code}: {exc}") from None
             code = exc.code if exc.code == "result_not_storable" else "invalid_report"
-            _fail(execution_id, code, str(exc), conn, batch)
-        except (ExecutionAlreadyFinished, ExecutionNotFound, *OUTAGES):
+            _fail(execution_id, code, str(exc), conn, batch, reporter)
+        except (ExecutionAlreadyFinished, ExecutionNotFound, InsufficientScope, *OUTAGES):
             raise
         except Exception as exc:  # the database refused what validation let through
             log.exception("report for %s could not be recorded", execution_id)
             _fail(execution_id, "result_not_storable",
-                  f"{type(exc).__name__}: {exc}"[:500], conn, batch)
+                  f"{type(exc).__name__}: {exc}"[:500], conn, batch, reporter)
     except ExecutionAlreadyFinished:
         return None  # a duplicate report: the first outcome stands
+    except ForgedReport as exc:
+        return _rejected(fields, f"forged_report: {exc}", refused=True)
+    except InsufficientScope as exc:  # another node's execution (counted by the check)
+        return _rejected(fields, f"forged_report: {exc}")
     except (ExecutionNotFound, NotAReport) as exc:
         return _rejected(fields, f"{getattr(exc, 'code', 'not_a_report')}: {exc}")
     except OUTAGES:
@@ -189,18 +196,21 @@ def read_entry(fields: dict) -> tuple[str, dict]:
     return execution_id, body
 
 
-def _fail(execution_id: str, error_type: str, why: str, conn, batch) -> None:
+def _fail(execution_id: str, error_type: str, why: str, conn, batch,
+          reporter: lifecycle.Reporter) -> None:
     """End the execution failed: its report arrived but cannot be recorded as sent."""
     log.error("report for %s rejected (%s): %s", execution_id, error_type, why)
     lifecycle.finish(execution_id, {
         "status": FAILED, "result_payload": None, "error_type": error_type,
         "error_message": f"the agent's report could not be recorded: {why}",
-        "completed_at": utcnow()}, conn, batch, fill_duration=True)
+        "completed_at": utcnow()}, conn, batch, reporter=reporter, fill_duration=True)
 
 
-def _rejected(fields: dict, reason: str) -> str:
+def _rejected(fields: dict, reason: str, refused: bool = False) -> str:
     log.error("report entry rejected (set aside in the dead-letter stream): %s; "
               "execution_id=%.80r", reason, fields.get(b"execution_id"))
+    if refused:
+        count_refused_report()
     return reason
 
 

@@ -30,14 +30,18 @@ class ResultNotStorable(BadRequest):
 
 
 def apply_status_report(execution_id: str, body: dict, conn=None,
-                        batch: list | None = None) -> dict:
+                        batch: list | None = None, *,
+                        reporter: lifecycle.Reporter) -> dict:
     """Record a worker's report; return the row's key columns as they now stand.
+
+    Only an execution of the reporter's node is changed (admins report for any).
 
     Raises:
         InvalidStatus: the status word is unknown.
         InvalidField: a field has the wrong type or an impossible value.
         ResultNotStorable: the result holds what the database cannot store.
         ExecutionNotFound: no such execution.
+        InsufficientScope: the execution belongs to another node.
         ExecutionAlreadyFinished: a terminal outcome is already recorded.
 
     ``batch`` collects the rows that reached a terminal state (the caller then settles
@@ -47,11 +51,14 @@ def apply_status_report(execution_id: str, body: dict, conn=None,
     status = status_of(body)
     if status in TERMINAL:
         return lifecycle.finish(execution_id, outcome_of(status, body), conn, batch,
-                                fill_duration=True)
+                                reporter=reporter, fill_duration=True)
     if status == RUNNING:
-        row = lifecycle.start(execution_id, _timestamp(body, "started_at"))
-        return row or store.fetch_execution(execution_id, conn)
-    return store.fetch_execution(execution_id, conn)
+        row = lifecycle.start(execution_id, _timestamp(body, "started_at"), reporter, conn)
+        if row is not None:
+            return row
+    row = store.fetch_execution(execution_id, conn)
+    lifecycle.check_owner(row, reporter)
+    return row
 
 
 def check_execution_id(execution_id: object) -> None:

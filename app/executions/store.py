@@ -7,7 +7,7 @@ here rather than building its own query.
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, exists, func, insert, select, true, update
+from sqlalchemy import bindparam, delete, exists, false, func, insert, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.errors import ExecutionNotFound
@@ -24,9 +24,13 @@ _c = executions.c
 # compiled form and cache key instead of rebuilding them per call (the report consumer
 # spent a third of its time there).
 _INSERT = insert(executions)
+# ``b_node`` (when not null) is the node the reporter acts as: another node's
+# execution is left alone, so an outcome is only ever recorded from its owner.
+_REPORTER_OWNS = or_(bindparam("b_node", type_=_c.agent_node_id.type).is_(None),
+                     _c.agent_node_id == bindparam("b_node", type_=_c.agent_node_id.type))
 _FINISH = (
     update(executions)
-    .where(_c.execution_id == bindparam("b_id"), _NOT_TERMINAL)
+    .where(_c.execution_id == bindparam("b_id"), _NOT_TERMINAL, _REPORTER_OWNS)
     .values(
         status=bindparam("b_status"),
         result_payload=bindparam("b_result", type_=_c.result_payload.type),
@@ -38,6 +42,7 @@ _FINISH = (
         started_at=func.coalesce(_c.started_at,
                                  bindparam("b_started", type_=_c.started_at.type)),
         attempt_log=bindparam("b_attempts", type_=_c.attempt_log.type),
+        reported_by=bindparam("b_reporter", type_=_c.reported_by.type),
         updated_at=bindparam("b_updated", type_=_c.updated_at.type),
     )
     .returning(_c.execution_id, _c.run_id, _c.status, _c.mode, _c.result_payload,
@@ -45,7 +50,7 @@ _FINISH = (
                _c.started_at, _c.completed_at,
                # what the execution's credential needs, so issuing it reads nothing
                _c.input_payload, _c.parent_execution_id, _c.agent_node_id, _c.reasoner_id,
-               _c.has_webhook)
+               _c.has_webhook, _c.reported_by, _c.key_id)
 )
 
 
@@ -69,21 +74,29 @@ def update_execution(execution_id: str, condition, values: dict) -> dict | None:
     return dict(row) if row else None
 
 
-def mark_running(execution_id: str, started_at: datetime | None = None) -> dict | None:
-    """Move a queued execution to running; None if it is already past that."""
+def mark_running(execution_id: str, started_at: datetime | None = None,
+                 node_id: str | None = None) -> dict | None:
+    """Move a queued execution to running; None if it is already past that.
+
+    With ``node_id``, only an execution of that node moves.
+    """
+    owned = true() if node_id is None else executions.c.agent_node_id == node_id
     return update_execution(
         execution_id,
-        executions.c.status.in_(["pending", QUEUED]),
+        executions.c.status.in_(["pending", QUEUED]) & owned,
         {"status": RUNNING, "started_at": started_at or utcnow(),
          "attempt": executions.c.attempt + 1},
     )
 
 
-def finish_execution(execution_id: str, values: dict, conn=None) -> dict | None:
+def finish_execution(execution_id: str, values: dict, conn=None, *,
+                     reported_by: str | None = None,
+                     node_id: str | None = None) -> dict | None:
     """Record a terminal outcome unless one is already recorded.
 
-    Returns the key columns of the updated row, or None when it already had an outcome
-    (or does not exist).
+    ``reported_by`` names who reported it; with ``node_id``, only an execution of that
+    node is changed. Returns the key columns of the updated row, or None when it
+    already had an outcome, belongs to another node, or does not exist.
     """
     params = {
         "b_id": execution_id, "b_status": values["status"],
@@ -91,6 +104,7 @@ def finish_execution(execution_id: str, values: dict, conn=None) -> dict | None:
         "b_error_type": values.get("error_type"), "b_completed": values["completed_at"],
         "b_duration": values.get("duration_ms"), "b_started": values.get("started_at"),
         "b_attempts": values.get("attempt_log"),
+        "b_reporter": reported_by, "b_node": node_id,
         "b_updated": utcnow(),
     }
     with connection(conn) as active:
@@ -127,10 +141,16 @@ def fetch_many(execution_ids: list[str]) -> dict[str, dict]:
     return {row["execution_id"]: dict(row) for row in rows}
 
 
-def list_executions(filters: dict, limit: int, offset: int) -> tuple[list[dict], int]:
-    """Return one page of executions, newest first, and the total that match."""
+def list_executions(filters: dict, limit: int, offset: int,
+                    visible: dict | None = None) -> tuple[list[dict], int]:
+    """Return one page of executions, newest first, and the total that match.
+
+    ``visible`` (from ``Principal.visibility()``) keeps only the rows its caller may read.
+    """
     conditions = [getattr(executions.c, column) == value
                   for column, value in filters.items() if value]
+    if visible is not None:
+        conditions.append(_visible_to(visible))
     page = (select(executions).where(*conditions)
             .order_by(executions.c.created_at.desc(), executions.c.execution_id.desc())
             .limit(limit).offset(offset))
@@ -139,6 +159,27 @@ def list_executions(filters: dict, limit: int, offset: int) -> tuple[list[dict],
         rows = conn.execute(page).mappings().all()
         total = conn.execute(count).scalar_one()
     return [dict(row) for row in rows], total
+
+
+def _visible_to(visible: dict):
+    """Rows a caller started (or whose run it owns), of its node, sessions or actors."""
+    key_id = visible["key_id"]
+    shown = [_c.key_id == key_id, _c.owner_key_id == key_id] if key_id else []
+    if visible["node_id"]:
+        shown.append(_c.agent_node_id == visible["node_id"])
+    if visible["sessions"]:
+        shown.append(_c.session_id.in_(visible["sessions"]))
+    if visible["actors"]:
+        shown.append(_c.actor_id.in_(visible["actors"]))
+    return or_(false(), *shown)
+
+
+def run_root(run_id: str) -> dict | None:
+    """The run's first execution (its root), or None when the run has none."""
+    with connection() as conn:
+        row = conn.execute(select(executions).where(_c.run_id == run_id)
+                           .order_by(_c.created_at).limit(1)).mappings().first()
+    return dict(row) if row else None
 
 
 def set_duration(execution_id: str, duration_ms: int) -> dict | None:
@@ -234,7 +275,9 @@ def finished_without_credential(created_after: datetime, completed_before: datet
         .select_from(executions.outerjoin(
             credentials, credentials.c.execution_id == _c.execution_id))
         .where(credentials.c.execution_id.is_(None), _c.created_at > created_after,
-               _c.status.in_(sorted(TERMINAL)), _c.completed_at < completed_before)
+               _c.status.in_(sorted(TERMINAL)), _c.completed_at < completed_before,
+               # an outcome nobody authenticated gets no credential
+               _c.reported_by.is_not(None))
         .limit(limit)
     )
     return list(conn.execute(query).scalars())

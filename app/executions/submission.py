@@ -4,7 +4,17 @@ import logging
 
 import orjson
 
-from app.errors import EnqueueFailed, InputTooLarge, InvalidHeader, InvalidInput, InvalidTarget
+from app.auth.guard import require
+from app.auth.principal import Principal
+from app.errors import (
+    Conflict,
+    EnqueueFailed,
+    ExecutionNotFound,
+    InputTooLarge,
+    InvalidHeader,
+    InvalidInput,
+    InvalidTarget,
+)
 from app.executions import lifecycle, store
 from app.executions.admission import admit, queue_anyway
 from app.executions.dispatchers import DispatchFailed, dispatcher_for
@@ -14,11 +24,17 @@ from app.ids import new_id
 from app.models.types import utcnow
 from app.nodes.cache import resolve_function
 from app.schemas import validate_input
-from app.status import FAILED, QUEUED, RUNNING
+from app.status import FAILED, QUEUED, RUNNING, TERMINAL
 from app.webhooks import store as webhook_store
 from app.webhooks.validation import InvalidWebhook, parse_webhook
 
 log = logging.getLogger(__name__)
+
+class ParentFinished(Conflict):
+    """Raised when an inline child names a parent execution that has already ended."""
+
+    code = "parent_finished"
+
 
 # The context headers we store, and their column lengths (app/models/execution.py).
 CONTEXT_HEADERS = {"X-Run-ID": 128, "X-Parent-Execution-ID": 64, "X-Session-ID": 128,
@@ -36,13 +52,20 @@ def parse_target(target: str) -> tuple[str, str]:
     return node_id, function
 
 
-def submit_execution(target: str, body: dict, headers, mode: str) -> dict:
+def submit_execution(target: str, body: dict, headers, mode: str,
+                     principal: Principal) -> dict:
     """Validate, write the row (committed), then enqueue it; return the row.
 
     ``mode`` is "sync" or "async"; a body with ``"dispatch": "inline"`` records an
     execution that the calling agent runs itself (same-node calls), so nothing is queued.
+
+    Raises:
+        InsufficientScope: the key may not run this node's functions, or names a parent
+            or run that is not its own.
     """
     node_id, function = parse_target(target)
+    require(principal.grants.executes(node_id), f"execute:{node_id}",
+            f"this key may not run node '{node_id}''s functions")
     check_context_headers(headers)
     data = body.get("input")
     if not isinstance(data, dict) or not data:
@@ -53,9 +76,11 @@ def submit_execution(target: str, body: dict, headers, mode: str) -> dict:
     validate_input(validator, data, target)
     key = read_key(headers)
     inline = body.get("dispatch") == "inline"
+    run_id, owner = lineage(principal, node_id, headers, inline)
     if not inline:
         admit(node_id, queue_anyway(body, headers))
     row = _new_row(node_id, function, kind, data, body, headers, "inline" if inline else mode)
+    row.update(run_id=run_id or row["run_id"], key_id=principal.key_id, owner_key_id=owner)
     webhook, webhook_error = (None, None) if inline else _webhook_request(body)
     if webhook is not None:
         # Stored first: a finished execution must find its webhook. An orphan left by
@@ -76,6 +101,57 @@ def submit_execution(target: str, body: dict, headers, mode: str) -> dict:
     if webhook_error:
         row["webhook_error"] = webhook_error
     return row
+
+
+def lineage(principal: Principal, node_id: str, headers,
+            inline: bool) -> tuple[str | None, str | None]:
+    """Check the parent and run a submission names; return its run id and owner key.
+
+    A child (``X-Parent-Execution-ID``) is submitted by the node that runs its parent
+    (or an admin), joins the parent's run and belongs to the run's owner. An inline
+    child is, moreover, of the same node as its parent, which has not ended. A root
+    may name a run (``X-Run-ID``) only if that run is new or its own.
+
+    Raises:
+        InvalidHeader: no such parent, or a run that is not the parent's.
+        InsufficientScope: someone else's parent or run.
+        ParentFinished: an inline child of an execution that has ended.
+    """
+    parent_id = headers.get("X-Parent-Execution-ID") or None
+    run_id = headers.get("X-Run-ID") or None
+    if parent_id is None:
+        if inline:
+            raise InvalidHeader("'dispatch': 'inline' records a child of a running "
+                                "execution: send X-Parent-Execution-ID",
+                                {"field": "X-Parent-Execution-ID"})
+        if run_id and not principal.grants.admin:
+            root = store.run_root(run_id)
+            require(root is None or principal.owns(root), "admin",
+                    f"run '{run_id}' was started by another key")
+        return run_id, principal.key_id
+    if principal.key_id is None and not inline:
+        return run_id, None  # authentication is off: the headers are taken as sent
+    parent = _parent(parent_id)
+    require(principal.acts_as(parent["agent_node_id"]), f"node:{parent['agent_node_id']}",
+            "only the node running the parent execution may submit its children")
+    if run_id and run_id != parent["run_id"]:
+        raise InvalidHeader(f"X-Run-ID '{run_id}' is not the run of the parent execution",
+                            {"field": "X-Run-ID"})
+    if inline:
+        require(principal.acts_as(node_id) and parent["agent_node_id"] == node_id,
+                f"node:{node_id}", "an inline child runs on its parent's own node")
+        if parent["status"] in TERMINAL:
+            raise ParentFinished(f"parent execution '{parent_id}' has ended "
+                                 f"({parent['status']})", {"field": "X-Parent-Execution-ID"})
+    return parent["run_id"], parent["owner_key_id"] or parent["key_id"]
+
+
+def _parent(parent_id: str) -> dict:
+    try:
+        return store.fetch_execution(parent_id)
+    except ExecutionNotFound:
+        raise InvalidHeader(f"X-Parent-Execution-ID names no execution ('{parent_id}')",
+                            {"field": "X-Parent-Execution-ID"}) from None
 
 
 def check_context_headers(headers) -> None:
@@ -157,5 +233,5 @@ def _dispatch(row: dict) -> None:
         lifecycle.finish(row["execution_id"], {
             "status": FAILED, "error_message": message, "error_type": "enqueue_failed",
             "completed_at": utcnow(),
-        })
+        }, reporter=lifecycle.CONTROL_PLANE)
         raise EnqueueFailed(message, {"execution_id": row["execution_id"]}) from None

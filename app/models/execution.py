@@ -48,6 +48,14 @@ class Execution(db.Model):
     # True when an execution_webhooks row announces its end (saves a lookup per finish).
     has_webhook: Mapped[bool] = mapped_column(sa.Boolean, default=False,
                                               server_default=sa.false())
+    # Who asked: the API key that submitted it, and the key that owns its run (the
+    # root's submitter, inherited by every child); None with authentication off.
+    key_id: Mapped[str | None] = mapped_column(sa.String(32), nullable=True)
+    owner_key_id: Mapped[str | None] = mapped_column(sa.String(32), nullable=True,
+                                                     index=True)
+    # Who reported the outcome ("key:<id>", "control-plane"); a credential is issued
+    # only when it is set, and names it.
+    reported_by: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
     created_at = mapped_column(sa.DateTime(timezone=True), default=utcnow, index=True)
     started_at = mapped_column(sa.DateTime(timezone=True), nullable=True)
     # Indexed for retention: the oldest ended executions are deleted first.

@@ -5,6 +5,7 @@ import re
 from flask import Flask
 from werkzeug.routing import Rule
 
+from app.auth.policy import required_policy
 from app.openapi import schemas
 from app.openapi.declaration import Declaration, declaration_of
 
@@ -13,6 +14,7 @@ _ARGUMENT = re.compile(r"<(?:(?P<converter>[a-z]+)(?:\([^)]*\))?:)?(?P<name>\w+)
 _METHODS = ("get", "post", "put", "patch", "delete")
 _REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content",
             400: "Bad request", 404: "Not found", 409: "Conflict", 413: "Too large",
+            401: "No valid API key", 403: "Outside the key's scopes",
             422: "Input does not match the schema", 429: "Too many requests",
             503: "Unavailable; retry later"}
 
@@ -28,19 +30,47 @@ def build_document(app: Flask) -> dict:
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if rule.endpoint == "static":
             continue
-        declaration = declaration_of(app.view_functions[rule.endpoint])
+        view = app.view_functions[rule.endpoint]
+        declaration = declaration_of(view)
         item = paths.setdefault(openapi_path(rule.rule), {})
         for method in sorted(rule.methods or ()):
             if method.lower() in _METHODS:
-                item[method.lower()] = _operation(rule, method.lower(), declaration)
+                operation = _operation(rule, method.lower(), declaration)
+                item[method.lower()] = _secured(operation, required_policy(view),
+                                                method.lower())
     return {
         "openapi": "3.1.0",
         "info": {"title": "AgentField control plane (Flask + Celery)", "version": VERSION,
                  "description": "Wire-compatible with AgentField's REST API. Every error "
                                 "is answered with the Error object."},
         "paths": paths,
-        "components": {"schemas": schemas.COMPONENTS},
+        "components": {"schemas": schemas.COMPONENTS, "securitySchemes": _SCHEMES},
+        "security": _ANY_KEY,
     }
+
+
+# The key travels as AgentField's clients send it; ?api_key= only on GET (streams).
+_SCHEMES = {
+    "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+    "bearer": {"type": "http", "scheme": "bearer"},
+    "apiKeyQuery": {"type": "apiKey", "in": "query", "name": "api_key"},
+}
+_ANY_KEY = [{"apiKey": []}, {"bearer": []}]
+
+
+def _secured(operation: dict, policy: str, method: str) -> dict:
+    """Say who may call the operation: ``security`` and the scope family it needs."""
+    operation["x-required-scope"] = policy
+    if policy == "public":
+        operation["security"] = []
+    else:
+        operation["security"] = _ANY_KEY + (
+            [{"apiKeyQuery": []}] if method == "get" else [])
+        operation["responses"].setdefault("401", _error_response("No valid API key"))
+        if policy != "authenticated":
+            operation["responses"].setdefault(
+                "403", _error_response(f"The key lacks the {policy!r} scope"))
+    return operation
 
 
 def _operation(rule: Rule, method: str, declaration: Declaration | None) -> dict:

@@ -194,3 +194,21 @@ EXECUTION_FILTERS = {
 EVENT_FILTERS = {"scope": MEMORY_SCOPE, "scope_id": STRING, "patterns": STRING,
                  "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
                  "since_id": STRING, "last_event_id": STRING}
+
+# -- API keys (admin) ------------------------------------------------------------------
+
+NUMBER_OR_NULL = {"type": ["number", "null"]}
+KEY_REQUEST = _object(
+    {"name": {"type": "string", "minLength": 1, "maxLength": 128},
+     "scopes": {"type": "array", "items": STRING, "minItems": 1, "maxItems": 50}},
+    {"expires_in_seconds": {"type": "integer", "minimum": 1},
+     "rate_limit": {"type": "number", "exclusiveMinimum": 0},
+     "rate_burst": {"type": "integer", "minimum": 1}})
+KEY = _object({"id": STRING, "prefix": STRING, "name": STRING, "scopes": list_of(STRING),
+               "active": BOOLEAN},
+              {"rate_limit": NUMBER_OR_NULL, "rate_burst": NULLABLE_INTEGER,
+               "created_by": NULLABLE_STRING, "created_at": NULLABLE_TIMESTAMP,
+               "expires_at": NULLABLE_TIMESTAMP, "revoked_at": NULLABLE_TIMESTAMP})
+KEY_CREATED = {**KEY, "required": [*KEY["required"], "token"],
+               "properties": {**KEY["properties"], "token": STRING}}
+KEY_LIST = _object({"keys": list_of(KEY), "count": INTEGER})

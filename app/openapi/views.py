@@ -2,6 +2,7 @@
 
 from flask import Blueprint, current_app
 
+from app.auth.policy import requires
 from app.openapi.declaration import api_doc
 from app.openapi.document import build_document
 
@@ -13,6 +14,7 @@ _OPENAPI_DOCUMENT = {"type": "object", "required": ["openapi", "info", "paths"]}
 @bp.get("/openapi.json")
 @api_doc("This API's OpenAPI 3.1 document", responses={200: _OPENAPI_DOCUMENT},
          tags=["meta"])
+@requires("public")
 def get_openapi_document():
     document = current_app.extensions.get("openapi_document")
     if document is None:

@@ -75,7 +75,7 @@ def _not_claimed(execution_id: str) -> tuple[str, float | None]:
 def _attempt(row: dict, config) -> dict:
     body = row["payload"].encode()
     event = orjson.loads(body)["event"]
-    headers = {**(row["headers"] or {}),
+    headers = {**webhooks.open_headers(row),
                "Content-Type": "application/json", "User-Agent": USER_AGENT,
                "X-AgentField-Event": event, "X-AgentField-Delivery": row["delivery_id"],
                "X-AgentField-Attempt": str(row["attempt_count"] + 1),

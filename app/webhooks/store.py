@@ -1,5 +1,6 @@
 """The execution_webhooks and execution_webhook_events rows: register, claim, record."""
 
+import base64
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, delete, insert, or_, select, update
@@ -16,16 +17,21 @@ webhooks = ExecutionWebhook.__table__
 events = ExecutionWebhookEvent.__table__
 _w = webhooks.c
 PENDING, DELIVERING, DELIVERED, FAILED = "pending", "delivering", "delivered", "failed"
+SEALED_PREFIX = "sealed:"
 
 
 def register(execution_id: str, request: WebhookRequest) -> None:
     """Store the webhook (its secret sealed) before the execution row exists."""
-    sealed = secret_box().seal(request.secret.encode()) if request.secret else None
+    box = secret_box()
+    sealed = box.seal(request.secret.encode()) if request.secret else None
+    # Header values often carry tokens: sealed like the secret, names kept readable.
+    headers = {name: SEALED_PREFIX + base64.b64encode(box.seal(value.encode())).decode()
+               for name, value in (request.headers or {}).items()}
     now = utcnow()
     with connection() as conn:
         conn.execute(insert(webhooks).values(
             execution_id=execution_id, url=request.url, sealed_secret=sealed,
-            headers=request.headers or None, state=PENDING, delivery_id=new_id("whd"),
+            headers=headers or None, state=PENDING, delivery_id=new_id("whd"),
             attempt_count=0, next_attempt_at=now, created_at=now, updated_at=now))
 
 
@@ -70,6 +76,14 @@ def fix_payload(execution_id: str, payload: str) -> None:
     with connection() as conn:
         conn.execute(update(webhooks).where(_w.execution_id == execution_id,
                                             _w.payload.is_(None)).values(payload=payload))
+
+
+def open_headers(row: dict) -> dict[str, str]:
+    """The webhook's custom headers with their values unsealed (older rows: as stored)."""
+    box = secret_box()
+    return {name: box.open(base64.b64decode(value[len(SEALED_PREFIX):])).decode()
+            if value.startswith(SEALED_PREFIX) else value
+            for name, value in (row["headers"] or {}).items()}
 
 
 def open_secret(row: dict) -> str | None:

@@ -14,8 +14,10 @@ import orjson
 import requests
 
 from app.api.memory import SSE_BLOCK_MS
+from tests.conftest import API_KEY, AUTH
 
-SSE_REQUEST = b"GET /api/v1/memory/events/sse HTTP/1.1\r\nHost: test\r\n\r\n"
+SSE_REQUEST = (b"GET /api/v1/memory/events/sse HTTP/1.1\r\nHost: test\r\n"
+               b"X-API-Key: " + API_KEY.encode() + b"\r\n\r\n")
 STREAMS = 500
 PER_PROCESS = 16  # AGENTFIELD_MAX_STREAMS' default, half of the 32 threads
 
@@ -67,6 +69,7 @@ def test_500_open_streams_leave_health_and_execute_answering(stack, api):
 
         # When health is asked while they stay open
         session = requests.Session()
+        session.headers.update(AUTH)
         timings = []
         for _ in range(200):
             sent = time.perf_counter()

@@ -3,7 +3,7 @@
 import time
 import uuid
 
-from tests.conftest import count_executions
+from tests.conftest import AUTH, count_executions
 
 
 def _count_body(key_name):
@@ -77,7 +77,7 @@ def test_racing_retries_with_one_key_make_one_execution(api, stack):
 
     import requests
 
-    headers = {"Idempotency-Key": f"race-{uuid.uuid4().hex}"}
+    headers = {"Idempotency-Key": f"race-{uuid.uuid4().hex}", **AUTH}
     before = count_executions()
 
     with ThreadPoolExecutor(8) as pool:

@@ -8,7 +8,7 @@ from app.executions import lifecycle
 from app.executions.recovery import reconcile_queued
 from app.executions.store import insert_execution
 from app.models.types import utcnow
-from tests.conftest import NAMESPACE
+from tests.conftest import NAMESPACE, TEST_REPORTER
 
 # The families written once per execution (by us or by agents); each must carry a TTL.
 PER_EXECUTION = ("lease", "cancel", "done", "resent")
@@ -56,4 +56,4 @@ def _finish_sync_execution_nobody_waits_for(node_id: str) -> None:
         "status": "running", "mode": "sync", "input_payload": {"n": 1}, "attempt": 1,
         "created_at": now, "started_at": now, "updated_at": now})
     lifecycle.finish(execution_id, {"status": "succeeded", "result_payload": {"ok": 1},
-                                    "completed_at": utcnow()})
+                                    "completed_at": utcnow()}, reporter=TEST_REPORTER)

@@ -9,6 +9,8 @@ import uuid
 import pytest
 import requests
 
+from tests.conftest import AUTH
+
 
 def _ids():
     tag = uuid.uuid4().hex[:8]
@@ -125,7 +127,7 @@ def test_bad_memory_writes_get_clear_errors_and_write_nothing(api, body, status,
 
 def _sse(api, params, headers, into: list, stop: threading.Event):
     with requests.get(api.base_url + "/api/v1/memory/events/sse", params=params,
-                      headers=headers, stream=True, timeout=30) as response:
+                      headers={**AUTH, **headers}, stream=True, timeout=30) as response:
         event = {}
         for line in response.iter_lines(decode_unicode=True):
             if stop.is_set():

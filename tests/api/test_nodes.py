@@ -3,6 +3,8 @@
 import time
 import uuid
 
+from tests.conftest import AUTH
+
 
 def _register(api, node_id, reasoners=("plan",), skills=()):
     return api.post("/api/v1/nodes/register", json={
@@ -103,7 +105,7 @@ def test_instances_registering_at_once_all_succeed_with_one_identity(api, stack)
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(
             lambda _: requests.post(f"{stack.url}/api/v1/nodes/register", json=body,
-                                    timeout=30), range(8)))
+                                    headers=AUTH, timeout=30), range(8)))
 
     assert [a.status_code for a in answers] == [201] * 8
     dids = {a.json()["identity_package"]["agent_did"] for a in answers}

@@ -6,14 +6,14 @@ import psycopg2
 import pytest
 
 from app import create_app
-from tests.conftest import DATABASE_URL, count_executions
+from tests.conftest import DATABASE_URL, count_executions, keyed_client
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 
 
 @pytest.fixture
 def broker_down_client(config):
-    return create_app(replace(config, redis_url=DEAD_REDIS)).test_client()
+    return keyed_client(create_app(replace(config, redis_url=DEAD_REDIS)))
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def broker_lost_after_admission_client(config):
     # Without the circuit check, admission does not touch Redis: the first Redis call
     # is the publish after the insert, as when the broker dies in between.
     app = create_app(replace(config, redis_url=DEAD_REDIS, circuit_enabled=False))
-    return app.test_client()
+    return keyed_client(app)
 
 
 def test_a_broker_down_at_admission_is_503_and_writes_nothing(stack, broker_down_client):
@@ -38,7 +38,7 @@ def test_a_broker_down_at_admission_is_503_and_writes_nothing(stack, broker_down
 def test_a_database_down_is_503_with_retry_after(config):
     app = create_app(replace(
         config, database_url="postgresql+psycopg2://postgres@127.0.0.1:1/nowhere"))
-    response = app.test_client().post("/api/v1/execute/async/echo-agent.noop",
+    response = keyed_client(app).post("/api/v1/execute/async/echo-agent.noop",
                                       json={"input": {"value": 1}})
     assert response.status_code == 503 and response.headers["Retry-After"] == "5"
     assert response.json["error"] == "database_unavailable"

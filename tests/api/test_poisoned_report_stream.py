@@ -4,7 +4,7 @@ import uuid
 
 import orjson
 
-from tests.conftest import NAMESPACE
+from tests.conftest import NAMESPACE, signed
 
 STREAM, DEAD = f"{NAMESPACE}:reports", f"{NAMESPACE}:reports:dead"
 
@@ -24,12 +24,13 @@ def test_poisoned_reports_end_their_execution_or_are_set_aside(api, stack, redis
     for _ in range(3):
         redis_client.xadd(STREAM, {"report": b'{"status":"succeeded"}'})
         redis_client.xadd(STREAM, {"execution_id": nul_value, "report": b"\x00\xff"})
-    redis_client.xadd(STREAM, {"execution_id": nul_value, "report": orjson.dumps(
-        {"status": "succeeded", "result": {"text": "a\x00b"}})})
-    redis_client.xadd(STREAM, {"execution_id": nul_key, "report": orjson.dumps(
-        {"status": "succeeded", "result": {"\x00": 1}})})
-    redis_client.xadd(STREAM, {"execution_id": huge, "report": orjson.dumps(
-        {"status": "succeeded", "result": 1, "duration_ms": 1e300})})
+    # (signed as the stack's agents sign: what sets these apart is their content)
+    redis_client.xadd(STREAM, signed({"execution_id": nul_value, "report": orjson.dumps(
+        {"status": "succeeded", "result": {"text": "a\x00b"}})}))
+    redis_client.xadd(STREAM, signed({"execution_id": nul_key, "report": orjson.dumps(
+        {"status": "succeeded", "result": {"\x00": 1}})}))
+    redis_client.xadd(STREAM, signed({"execution_id": huge, "report": orjson.dumps(
+        {"status": "succeeded", "result": 1, "duration_ms": 1e300})}))
 
     # Then the poisoned executions end failed, saying why
     ended = [api.wait_for_status(e, timeout=15) for e in (nul_value, nul_key, huge)]

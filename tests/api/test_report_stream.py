@@ -4,7 +4,7 @@ import uuid
 
 import orjson
 
-from tests.conftest import NAMESPACE
+from tests.conftest import NAMESPACE, signed
 
 STREAM = f"{NAMESPACE}:reports"
 
@@ -20,7 +20,7 @@ def _queued_execution(api) -> dict:
 
 
 def _report(execution_id: str, **report) -> dict:
-    return {"execution_id": execution_id, "report": orjson.dumps(report)}
+    return signed({"execution_id": execution_id, "report": orjson.dumps(report)})
 
 
 def test_a_report_on_the_stream_finishes_the_execution(api, stack, redis_client):

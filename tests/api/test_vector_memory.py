@@ -7,7 +7,7 @@ from flask_migrate import upgrade
 
 from app import create_app
 from config import Config
-from tests.conftest import REDIS_URL
+from tests.conftest import API_KEY, REDIS_URL, keyed_client
 
 DOCS = {
     "refund-policy": ([0.9, 0.1, 0.0], {"kind": "policy"}),
@@ -29,7 +29,7 @@ class AppClient:
     """The calls against an in-process app, answered as (status, JSON body)."""
 
     def __init__(self, app):
-        self.client = app.test_client()
+        self.client = keyed_client(app)
 
     def post(self, path, json, headers):
         response = self.client.post(path, json=json, headers=headers)
@@ -39,7 +39,8 @@ class AppClient:
 def _sqlite_app(path):
     """The app on a fresh SQLite file, migrated (the embedded default's database)."""
     app = create_app(Config.from_env({"DATABASE_URL": f"sqlite:///{path}",
-                                      "REDIS_URL": REDIS_URL}))
+                                      "REDIS_URL": REDIS_URL,
+                                      "AGENTFIELD_API_KEY": API_KEY}))
     with app.app_context():
         upgrade()
     return app

@@ -19,7 +19,7 @@ import pytest
 import requests
 from celery import Celery
 
-from tests.conftest import DATABASE_URL, REDIS_URL, ROOT
+from tests.conftest import AUTH, DATABASE_URL, REDIS_URL, ROOT
 from tests.webhook_receiver import Receiver
 
 CRASH = "tests/agents/crash_agent.py"
@@ -178,6 +178,7 @@ def test_restarting_web_during_an_async_burst_loses_no_accepted_request(
     accepted, refused = {}, []
     lock = threading.Lock()
     session = requests.Session()
+    session.headers.update(AUTH)
 
     def submit(key):
         try:
@@ -199,7 +200,7 @@ def test_restarting_web_during_an_async_burst_loses_no_accepted_request(
             time.sleep(0.01)
         crash_agents.stop("web", signal.SIGKILL)
         crash_agents.start("web", [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
-                                   "app:create_app()"])
+                                   "app.wsgi:application"])
         for future in futures:
             future.result()
     crash_agents.wait_until(lambda: api.get("/api/v1/health").ok, what="web to come back")
@@ -223,6 +224,7 @@ def test_a_burst_of_1000_against_a_limit_of_50_gets_only_202_and_429(
         _wait_live(stack, api, "fault-agent")
         keys = [f"burst-{uuid.uuid4().hex}" for _ in range(1000)]
         session = requests.Session()
+        session.headers.update(AUTH)
         adapter = requests.adapters.HTTPAdapter(pool_maxsize=16)
         session.mount("http://", adapter)
 

@@ -27,6 +27,8 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
 )
 
+from tests.conftest import AUTH
+
 EXAMPLES = int(os.environ.get("TEST_FUZZ_EXAMPLES", "50"))
 BUDGET_SECONDS = float(os.environ.get("TEST_FUZZ_SECONDS", "150"))
 # An event stream never ends: its cases read the first frame and hang up.
@@ -115,6 +117,7 @@ def _refused_by_gunicorn(response) -> bool:
 
 def _fuzz(operation, mode: GenerationMode, base_url: str, tally: Tally, deadline: float):
     session = requests.Session()
+    session.headers.update(AUTH)
     label = f"{operation.method.upper()} {operation.path}"
 
     examples = STREAM_EXAMPLES if label in STREAMING else EXAMPLES

@@ -8,6 +8,8 @@ import stat
 import pytest
 import sqlalchemy.exc
 
+from tests.conftest import keyed_client
+
 SECRET = "sk-live-4f9a1c7e-do-not-log"
 
 
@@ -49,7 +51,7 @@ def failing_insert(ctx, new_row):
         return {}
 
     ctx.add_url_rule("/test/failing-insert", "failing_insert", insert)
-    return ctx.test_client()
+    return keyed_client(ctx)
 
 
 def test_a_database_error_is_logged_without_the_statement_s_parameters(failing_insert,

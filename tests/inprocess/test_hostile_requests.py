@@ -184,11 +184,25 @@ def test_a_bad_context_header_is_400(client, target, header, value, limit):
 
 
 def test_context_headers_at_their_column_length_are_stored(client, target):
+    # (A parent must be a real execution, whose ids are shorter: see the next test.)
     headers = {"X-Run-ID": "r" * 128, "X-Session-ID": "s" * 128, "X-Actor-ID": "a" * 128,
-               "X-Parent-Execution-ID": "p" * 64, "Idempotency-Key": "k" * 255}
+               "Idempotency-Key": "k" * 255}
     status, body = _post_accepted(client, target, {"input": {"a": 1}}, headers=headers)
 
     assert status == 202 and body["run_id"] == "r" * 128
+
+
+def test_a_parent_that_is_no_execution_is_400_and_nothing_is_stored(client, target):
+    before = count_executions()
+
+    response = client.post(target, json={"input": {"a": 1}},
+                           headers={"X-Parent-Execution-ID": "p" * 64})
+
+    assert count_executions() == before
+    assert (response.status_code, response.get_json()) == (400, {
+        "error": "invalid_header",
+        "message": f"X-Parent-Execution-ID names no execution ('{'p' * 64}')",
+        "details": {"field": "X-Parent-Execution-ID"}})
 
 
 # -- 4. nesting and query integers --------------------------------------------------------

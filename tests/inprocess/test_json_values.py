@@ -21,7 +21,7 @@ from app.extensions import get_engine
 from app.models.types import UNREADABLE, utcnow
 from app.status import SUCCEEDED
 from config import Config
-from tests.conftest import FLUSHED_REDIS_URL
+from tests.conftest import API_KEY, FLUSHED_REDIS_URL, TEST_REPORTER, keyed_client
 
 VALUES = [
     0, -7, 1.5, 18446744073709551615, -9223372036854775808, 1e300, 2.5e-300,
@@ -36,7 +36,8 @@ def _sqlite_app(path):
     """The app on a fresh SQLite file, migrated (the embedded default's database)."""
     app = create_app(Config.from_env({"DATABASE_URL": f"sqlite:///{path}",
                                       "REDIS_URL": FLUSHED_REDIS_URL,
-                                      "AGENTFIELD_CREDENTIALS": "0"}))
+                                      "AGENTFIELD_CREDENTIALS": "0",
+                                      "AGENTFIELD_API_KEY": API_KEY}))
     with app.app_context():
         upgrade()
     return app
@@ -83,7 +84,7 @@ def _same(read, expected) -> bool:
 
 def _answers(app, row: dict) -> list[dict]:
     """Every API answer that renders the row: status, both listings, batch status."""
-    client = app.test_client()
+    client = keyed_client(app)
     execution_id = row["execution_id"]
     answers = [
         client.get(f"/api/v1/executions/{execution_id}"),
@@ -103,7 +104,8 @@ def test_any_json_value_round_trips_as_result_and_input(on_db, value):
     row = _new_execution({"value": value, "list": [value]})
 
     finished = lifecycle.finish(row["execution_id"], {
-        "status": SUCCEEDED, "result_payload": value, "completed_at": utcnow()})
+        "status": SUCCEEDED, "result_payload": value, "completed_at": utcnow()},
+            reporter=TEST_REPORTER)
 
     stored = store.fetch_execution(row["execution_id"])
     assert _same(finished["result_payload"], value)

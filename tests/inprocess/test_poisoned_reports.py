@@ -14,7 +14,7 @@ import pytest
 
 from app.executions.report_stream import GROUP, ReportConsumer
 from app.executions.store import fetch_execution
-from tests.conftest import NAMESPACE
+from tests.conftest import NAMESPACE, signed
 
 STREAM, DEAD = f"{NAMESPACE}:reports", f"{NAMESPACE}:reports:dead"
 
@@ -73,7 +73,12 @@ NOT_A_REPORT = [
 
 def _entry(execution_id: str, report: dict) -> dict:
     raw = report.raw if isinstance(report, Nested) else orjson.dumps(report)
-    return {"execution_id": execution_id, "report": raw}
+    return signed({"execution_id": execution_id, "report": raw})
+
+
+def _signed_if_whole(fields: dict) -> dict:
+    """Sign an entry that has both fields, so what sets it aside is its content."""
+    return signed(fields) if "execution_id" in fields and "report" in fields else fields
 
 
 @pytest.fixture
@@ -118,7 +123,7 @@ def test_poisoned_entries_neither_stop_the_consumer_nor_spoil_their_batch(
     for execution_id, (report, _, _) in zip(poisoned, NOT_STORABLE, strict=True):
         redis_db.xadd(STREAM, _entry(execution_id, report))
     for make in NOT_A_REPORT:
-        redis_db.xadd(STREAM, make(untouched))
+        redis_db.xadd(STREAM, _signed_if_whole(make(untouched)))
     redis_db.xadd(STREAM, _entry(good[1], {"status": "succeeded", "result": {"n": 2}}))
 
     # When the consumer takes them
@@ -138,7 +143,7 @@ def test_poisoned_entries_neither_stop_the_consumer_nor_spoil_their_batch(
     assert redis_db.xpending(STREAM, GROUP)["pending"] == 0
     assert running.thread.is_alive()
     assert client.get("/api/v1/health").get_json()["reports"] == {
-        "dead_letters": len(NOT_A_REPORT)}
+        "dead_letters": len(NOT_A_REPORT), "refused": 0}
     after = make_execution(node)["execution_id"]
     redis_db.xadd(STREAM, _entry(after, {"status": "succeeded", "result": "after"}))
     _wait(lambda: _ended(after), "a report after the poison")

@@ -5,6 +5,7 @@ from dataclasses import replace
 import pytest
 
 from app.streams import limit_streams
+from tests.conftest import keyed_client
 
 SSE = "/api/v1/memory/events/sse"
 
@@ -15,7 +16,7 @@ def config(config):
 
 
 def test_a_stream_beyond_the_limit_is_refused_until_one_ends(app):
-    client = app.test_client()
+    client = keyed_client(app)
     # Given the process's two slots taken by open streams
     first, second = (client.get(SSE, buffered=False) for _ in range(2))
     assert (first.status_code, second.status_code) == (200, 200)

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from app.executions.reports import apply_status_report, outcome_of
 from app.status import _ALIASES, RUNNING, STATUSES, SUCCEEDED, TERMINAL, normalise_status
 from config.errors import ControlPlaneError
+from tests.conftest import TEST_REPORTER
 from tests.property.strategies import INT64, JSON, TEXT, json_equal
 
 TERMINAL_WORDS = sorted(TERMINAL) + sorted(a for a, s in _ALIASES.items() if s in TERMINAL)
@@ -64,7 +65,8 @@ def test_a_valid_terminal_report_records_the_status_it_names(node, make_executio
                                                                word, body):
     execution = make_execution(node)
 
-    row = apply_status_report(execution["execution_id"], {**body, "status": word})
+    row = apply_status_report(execution["execution_id"], {**body, "status": word},
+        reporter=TEST_REPORTER)
 
     assert row["status"] == normalise_status(word)
     assert json_equal(row["result_payload"], body.get("result"))
@@ -76,7 +78,8 @@ def test_any_report_is_recorded_or_refused_with_one_of_our_errors(node, make_exe
     execution = make_execution(node)
 
     try:
-        row = apply_status_report(execution["execution_id"], {**body, "status": word})
+        row = apply_status_report(execution["execution_id"], {**body, "status": word},
+            reporter=TEST_REPORTER)
     except ControlPlaneError as error:
         assert 400 <= error.status < 500
         return
@@ -89,7 +92,8 @@ def test_a_report_for_an_unknown_execution_is_refused(ctx):
     from app.errors import ExecutionNotFound
 
     with pytest.raises(ExecutionNotFound):
-        apply_status_report(f"exec_{uuid.uuid4().hex}", {"status": "succeeded"})
+        apply_status_report(f"exec_{uuid.uuid4().hex}", {"status": "succeeded"},
+            reporter=TEST_REPORTER)
 
 
 @pytest.mark.parametrize("body", [
@@ -104,7 +108,8 @@ def test_a_poisoned_report_is_recorded_or_refused_with_one_of_our_errors(node, m
     execution = make_execution(node)
 
     try:
-        row = apply_status_report(execution["execution_id"], {**body, "status": "failed"})
+        row = apply_status_report(execution["execution_id"], {**body, "status": "failed"},
+            reporter=TEST_REPORTER)
     except ControlPlaneError as error:
         assert 400 <= error.status < 500
         return

@@ -15,6 +15,7 @@ import requests
 from agent_sdk import Agent, ControlPlaneResponseError, ExecutionContext
 from agent_sdk.context import current_context
 from agent_sdk.memory import MemoryClient
+from tests.conftest import API_KEY, AUTH
 
 
 def fresh(prefix: str) -> str:
@@ -27,7 +28,8 @@ def memory_agent(stack, api):
     started = "memory-agent" not in stack.processes  # conftest's AGENTS may start it
     if started:
         stack.start_agent("memory-agent", "tests/agents/memory_agent.py")
-    stack.wait_until(lambda: requests.get(f"{stack.url}/api/v1/nodes/memory-agent").ok,
+    stack.wait_until(lambda: requests.get(f"{stack.url}/api/v1/nodes/memory-agent",
+                                                   headers=AUTH).ok,
                      what="memory-agent to register")
     response = api.execute("memory-agent.recall", {"key": "warm"})
     assert response.status_code == 200, (response.text, stack.log_dir)
@@ -42,7 +44,7 @@ def make_memory(stack):
     made = []
 
     def make() -> MemoryClient:
-        memory = Agent("sdk-test", agentfield_server=stack.url).memory
+        memory = Agent("sdk-test", agentfield_server=stack.url, api_key=API_KEY).memory
         made.append(memory)
         return memory
 
@@ -359,7 +361,7 @@ def test_vectors_rank_by_similarity(sdk):
 def test_the_listener_survives_a_control_plane_restart(stack, api):
     """A second control plane (same Redis) goes away and comes back: nothing is missed."""
     port = free_port()
-    argv = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"]
+    argv = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app.wsgi:application"]
     url = f"http://127.0.0.1:{port}"
 
     def start() -> None:
@@ -368,7 +370,7 @@ def test_the_listener_survives_a_control_plane_restart(stack, api):
                          what="the second control plane")
 
     start()
-    memory = Agent("sdk-restart", agentfield_server=url).memory
+    memory = Agent("sdk-restart", agentfield_server=url, api_key=API_KEY).memory
     got, prefix = queue.Queue(), fresh("rs")
     try:
         memory.on_change(prefix + "*")(got.put)

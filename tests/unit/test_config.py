@@ -23,6 +23,10 @@ DOCUMENTED = {
     "result_signal_ttl": ("AGENTFIELD_RESULT_SIGNAL_TTL", 600),
     "report_claim_idle_ms": ("AGENTFIELD_REPORT_CLAIM_IDLE_MS", 30_000),
     "secret_key": ("AGENTFIELD_SECRET_KEY", None),
+    "api_key": ("AGENTFIELD_API_KEY", None),
+    "host": ("AGENTFIELD_HOST", "0.0.0.0"),
+    "auth_disabled": ("AGENTFIELD_AUTH_DISABLED", False),
+    "key_cache_seconds": ("AGENTFIELD_KEY_CACHE_SECONDS", 2.0),
     "credentials_enabled": ("AGENTFIELD_CREDENTIALS", True),
     "idempotency_ttl": ("AGENTFIELD_IDEMPOTENCY_TTL", 86_400),
     "max_queued": ("AGENTFIELD_MAX_QUEUED", 0),
@@ -72,6 +76,10 @@ OVERRIDES = {
     "AGENTFIELD_RESULT_SIGNAL_TTL": ("30", 30),
     "AGENTFIELD_REPORT_CLAIM_IDLE_MS": ("1000", 1000),
     "AGENTFIELD_SECRET_KEY": ("s3cret", "s3cret"),
+    "AGENTFIELD_API_KEY": ("k3y", "k3y"),
+    "AGENTFIELD_HOST": ("127.0.0.1", "127.0.0.1"),
+    "AGENTFIELD_AUTH_DISABLED": ("1", True),
+    "AGENTFIELD_KEY_CACHE_SECONDS": ("0.5", 0.5),
     "AGENTFIELD_CREDENTIALS": ("no", False),
     "AGENTFIELD_IDEMPOTENCY_TTL": ("4", 4),
     "AGENTFIELD_MAX_QUEUED": ("7", 7),
@@ -153,7 +161,7 @@ def test_every_typed_parser_rejects_garbage_in_one_error():
     expected = [f"{spec.metadata['env']}='garbage' is not a valid "
                 + kinds.get(spec.metadata["parse"], "boolean (1/0, true/false)")
                 for spec in typed]
-    assert len(typed) == 40
+    assert len(typed) == 42
     assert raised.value.details == {"problems": expected}
     assert str(raised.value) == "invalid settings: " + "; ".join(expected)
     assert raised.value.code == "config_error"

@@ -65,6 +65,8 @@ def _prefixed(*prefixes: str):
      - _prefixed("app.broker")(names), 4),
     # Nodes never ask executions (executions ask nodes).
     ("app/nodes", _prefixed("app.executions"), 7),
+    # Authentication is asked by everyone and asks none of them.
+    ("app/auth", _prefixed("app.executions", "app.nodes", "app.api", "app.webhooks"), 9),
 ])
 def test_package_imports_stay_within_its_boundary(package, forbidden, at_least):
     assert _offenders(package, forbidden) == {}

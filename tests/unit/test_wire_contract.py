@@ -122,3 +122,37 @@ def test_a_failed_report_from_the_sdk_is_read_whole_by_the_control_plane(control
     outcome = outcome_of(normalise_status(report["status"]), report)
     assert (outcome["status"], outcome["error_message"], outcome["error_type"]) == (
         "failed", "bad value 3", "ValueError")
+
+
+TOKENS = ["afk_abc123def456_secretpart", "afk_abc_with_underscores_in_secret", "afk__nokey",
+          "afk_", "afk_noseparator", "plain-shared-key", "", "AFK_abc_upper"]
+
+
+def test_api_key_ids_and_report_signatures_agree():
+    from app.auth import tokens
+
+    assert tokens.KEY_PREFIX == protocol.KEY_PREFIX and tokens.ENV_KEY_ID == protocol.ENV_KEY_ID
+    for token in TOKENS:
+        assert tokens.key_id_of(token) == protocol.key_id_of(token), token
+        assert tokens.report_signing_key(token) == protocol.report_signing_key(token)
+    secret = protocol.report_signing_key("afk_abc123def456_secretpart")
+    for execution_id, report in [("exec_1", b'{"status":"succeeded"}'), ("", b""),
+                                 ("exec_\u00fc", b"\x00\xff")]:
+        assert (tokens.report_signature(secret, execution_id, report)
+                == protocol.report_signature(secret, execution_id, report))
+    assert protocol.key_id_of("afk_abc123def456_secretpart") == "abc123def456"
+    assert protocol.key_id_of("plain-shared-key") == "env"
+
+
+def test_a_new_token_names_its_own_id_on_both_sides():
+    from app.auth import tokens
+
+    key_id, token = tokens.new_token()
+    assert protocol.key_id_of(token) == tokens.key_id_of(token) == key_id
+    assert tokens.display_prefix(key_id) == token[:len(protocol.KEY_PREFIX) + len(key_id)]
+
+
+def test_the_stream_entry_fields_agree_with_what_the_consumer_reads():
+    assert protocol.STREAM_FIELDS == ("execution_id", "report", protocol.REPORT_KEY_FIELD,
+                                      protocol.REPORT_SIGNATURE_FIELD) == (
+        "execution_id", "report", "key", "sig")
