@@ -26,7 +26,7 @@ def restart_web(procs: eb.Processes, stack: eb.Stack, args, credentials: bool) -
     procs.stop("web")
     env = {**stack.env(args), "AGENTFIELD_CREDENTIALS": "1" if credentials else "0"}
     procs.start("web", [eb.PY, "-m", "gunicorn", "-c", "gunicorn.conf.py",
-                        "--bind", f"{eb.HOST}:{stack.port}", "app:create_app()"], env)
+                        "--bind", f"{eb.HOST}:{stack.port}", "app.wsgi:application"], env)
     client = eb.Client(stack.port)
     eb.wait_until(lambda: client.post(eb.SYNC_PATH)[0] == 200, 60, "the control plane",
                   alive=lambda: procs.check_alive("web"))

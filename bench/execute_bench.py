@@ -55,6 +55,8 @@ NODE = "bench-agent"
 SYNC_PATH = f"/api/v1/execute/{NODE}.noop"
 ASYNC_PATH = f"/api/v1/execute/async/{NODE}.noop"
 BODY = json.dumps({"input": {"value": 1}}).encode()
+# The server's full-access key, held by the load generator and the agent alike.
+BENCH_KEY = "bench-full-access-key"
 TERMINAL = ("succeeded", "failed", "cancelled", "timeout")
 
 TARGETS = {
@@ -174,7 +176,7 @@ class Client:
 
     def __init__(self, port: int):
         self.conn = HTTPConnection(HOST, port, timeout=120)
-        self.headers = {"Content-Type": "application/json"}
+        self.headers = {"Content-Type": "application/json", "X-API-Key": BENCH_KEY}
 
     def post(self, path: str, body: bytes = BODY) -> tuple[int, dict]:
         try:
@@ -424,6 +426,7 @@ class Stack:
             "REDIS_URL": self.redis_url,
             "PORT": str(self.port),
             "AGENTFIELD_NAMESPACE": "afbench",
+            "AGENTFIELD_API_KEY": BENCH_KEY,
             "AGENTFIELD_SERVER": self.base_url,
             "AGENTFIELD_PUBLIC_URL": self.base_url,
             "AGENTFIELD_CONCURRENCY": str(args.concurrency),
@@ -441,7 +444,7 @@ def start_stack(procs: Processes, args) -> Stack:
     subprocess.run([PY, "-m", "flask", "--app", "app:create_app", "db", "upgrade"],
                    cwd=ROOT, env=env, check=True, capture_output=True)
     procs.start("web", [PY, "-m", "gunicorn", "-c", "gunicorn.conf.py",
-                        "--bind", f"{HOST}:{stack.port}", "app:create_app()"], env)
+                        "--bind", f"{HOST}:{stack.port}", "app.wsgi:application"], env)
     client = Client(stack.port)
     wait_until(lambda: _get_ok(stack.port, "/api/v1/health"), 60, "the control plane",
                alive=lambda: procs.check_alive("web"))

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import execute_bench as eb  # noqa: E402  (a sibling script, not a package)
 
-HEADERS = {"X-Session-ID": "bench-session"}
+HEADERS = {"X-Session-ID": "bench-session", "X-API-Key": eb.BENCH_KEY}
 
 
 def raw_round_trips(client: redis.Redis, samples: int) -> dict:
@@ -112,14 +112,14 @@ def main() -> None:
     redis_url = f"redis://{eb.HOST}:6379/{args.redis_db}"
     env = {**eb.os.environ, "PYTHONPATH": str(eb.ROOT), "DATABASE_URL": args.database_url,
            "REDIS_URL": redis_url, "PORT": str(port), "WEB_CONCURRENCY": str(args.web_workers),
-           "AGENTFIELD_NAMESPACE": "afbench"}
+           "AGENTFIELD_NAMESPACE": "afbench", "AGENTFIELD_API_KEY": eb.BENCH_KEY}
     try:
         redis.Redis.from_url(redis_url).flushdb()
         eb.reset_database(args.database_url)
         eb.subprocess.run([eb.PY, "-m", "flask", "--app", "app:create_app", "db", "upgrade"],
                           cwd=eb.ROOT, env=env, check=True, capture_output=True)
         procs.start("web", [eb.PY, "-m", "gunicorn", "-c", "gunicorn.conf.py",
-                            "--bind", f"{eb.HOST}:{port}", "app:create_app()"], env)
+                            "--bind", f"{eb.HOST}:{port}", "app.wsgi:application"], env)
         base = f"http://{eb.HOST}:{port}"
         eb.wait_until(lambda: requests.get(base + "/api/v1/health", timeout=2).ok, 60, "web")
         requests.post(base + "/api/v1/memory/set", json={"key": "bench_value", "data": {"n": 1}},
