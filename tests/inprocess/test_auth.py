@@ -2,6 +2,7 @@
 read, report, note, register and use memory, and what a refused request leaves behind."""
 
 import base64
+import io
 import logging
 import uuid
 from datetime import timedelta
@@ -127,16 +128,29 @@ def test_an_unknown_scope_is_refused(client, scopes):
         (400, "invalid_field"), "scopes")
 
 
-def test_only_admin_keys_manage_keys_and_admin_actions_are_logged(client, new_key, caplog):
+def test_only_admin_keys_manage_keys_and_admin_actions_are_logged(client, new_key,
+                                                                  monkeypatch):
     token = new_key("execute", "executions:read", "memory:write", "node:x")
     assert _error(client.get("/api/v1/admin/keys", headers=_as(token))) == (
         403, "insufficient_scope")
-
-    admin = new_key("admin")
-    admin_id = admin.split("_")[1]
-    with caplog.at_level(logging.INFO, logger="agentfield.audit"):
+    # Read the audit logger directly: a Celery worker started by an earlier test may
+    # have reconfigured the root logger that caplog listens on.
+    logger, written = logging.getLogger("agentfield.audit"), io.StringIO()
+    handler = logging.StreamHandler(written)
+    monkeypatch.setattr(logger, "disabled", False)
+    previous = logger.level
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    try:
+        admin = new_key("admin")
         assert client.get("/api/v1/admin/keys", headers=_as(admin)).status_code == 200
-    assert any(f"by key {admin_id}" in r.getMessage() for r in caplog.records)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
+
+    admin_id = admin.split("_")[1]
+    assert f"api key {admin_id} (" in written.getvalue()  # its creation, by key env
+    assert f"GET /api/v1/admin/keys by key {admin_id}" in written.getvalue()
 
 
 def test_the_flask_command_creates_lists_and_revokes_keys(ctx, anonymous_client):
