@@ -34,6 +34,12 @@ def _flag(value: str) -> bool:
     return value == "1"
 
 
+def _switch(value: str) -> bool:
+    if value not in ("0", "1"):
+        raise ValueError(value)
+    return value == "1"
+
+
 @dataclass(frozen=True)
 class AgentSettings:
     """How an agent reaches the control plane and the broker, and how it runs functions."""
@@ -56,6 +62,9 @@ class AgentSettings:
     # "stream" (the Redis report stream, HTTP as fallback) or "http" (always HTTP).
     report_via: str = _env("AGENTFIELD_REPORT_VIA", default="stream")
     task_events: bool = _env("AGENTFIELD_TASK_EVENTS", parse=_flag, default=False)
+    # "0": no remote control (celery inspect/control, Flower's worker pages) and no
+    # worker events, so the worker needs no pub/sub channel (docs/broker-acl.md).
+    remote_control: bool = _env("AGENTFIELD_REMOTE_CONTROL", parse=_switch, default=True)
     log_level: str = _env("AGENTFIELD_LOG_LEVEL", default="INFO")
     worker_log_level: str = _env("AGENTFIELD_WORKER_LOG_LEVEL", default="WARNING")
     ai_base_url: str = _env("AGENTFIELD_AI_BASE_URL", "OPENAI_BASE_URL", parse=_url,

@@ -35,6 +35,19 @@ def build_celery(node_id: str, handle: Callable[[dict], None],
     return celery
 
 
+def unacked_keys(node_id: str) -> dict[str, str]:
+    """Name kombu's ack-emulation keys after the node's queue (Redis transport options).
+
+    By default every worker on the broker keeps its delivered, unacked messages in one
+    shared hash (``unacked``); per node, an agent holds only its own in-flight messages,
+    and a Redis ACL can confine it to them (docs/broker-acl.md).
+    """
+    queue = queue_name(node_id)
+    return {"unacked_key": f"unacked.{queue}",
+            "unacked_index_key": f"unacked_index.{queue}",
+            "unacked_mutex_key": f"unacked_mutex.{queue}"}
+
+
 def celery_settings(node_id: str, broker_url: str, settings: AgentSettings) -> dict[str, Any]:
     """Reliability settings shared with the control plane (see docs/ARCHITECTURE.md)."""
     return dict(
@@ -51,6 +64,11 @@ def celery_settings(node_id: str, broker_url: str, settings: AgentSettings) -> d
             "health_check_interval": 25,
             "socket_keepalive": True,
             "socket_timeout": 30,
+            # One list per queue: the control plane publishes at priority 0 only, so
+            # kombu's priority lists (agent.<node>\x06\x16<n>) would stay empty, and
+            # the BRPOP names one key instead of four.
+            "priority_steps": [0],
+            **unacked_keys(node_id),
         },
         broker_connection_retry_on_startup=True,
         worker_cancel_long_running_tasks_on_connection_loss=True,
@@ -59,6 +77,7 @@ def celery_settings(node_id: str, broker_url: str, settings: AgentSettings) -> d
         # Task events feed Flower's task views but cost ~8% of a worker's CPU; queue
         # depth needs none. AGENTFIELD_TASK_EVENTS=1 turns them on.
         worker_send_task_events=settings.task_events,
+        worker_enable_remote_control=settings.remote_control,
         worker_hijack_root_logger=False,
         worker_pool="threads",
         worker_concurrency=settings.concurrency,
@@ -76,6 +95,9 @@ def worker_argv(node_id: str, settings: AgentSettings) -> list[str]:
         "--hostname", hostname,
         "--without-gossip",
         "--without-mingle",
+        # Worker heartbeats are events on a pub/sub channel, which Flower reads along
+        # with remote control: without one, the other is of no use.
+        *([] if settings.remote_control else ["--without-heartbeat"]),
         # Celery logs two INFO lines per task: ~6% of a busy worker's CPU.
         "--loglevel", settings.worker_log_level,
     ]

@@ -19,6 +19,7 @@ ENVIRON = {
     "AGENTFIELD_CANCEL_GRACE": "1.5",
     "AGENTFIELD_REPORT_VIA": "http",
     "AGENTFIELD_TASK_EVENTS": "1",
+    "AGENTFIELD_REMOTE_CONTROL": "0",
     "AGENTFIELD_LOG_LEVEL": "DEBUG",
     "AGENTFIELD_WORKER_LOG_LEVEL": "INFO",
     "AGENTFIELD_AI_BASE_URL": "http://llm.example/v1/",
@@ -34,7 +35,8 @@ def test_every_variable_is_parsed_into_its_setting():
         server="http://cp.example:9000", api_key="key-1", broker_url="redis://broker:6379/1",
         redis_url="redis://fallback:6379/2", namespace="ns1", concurrency=3,
         heartbeat_interval=2.5, call_timeout=12.5, max_run_seconds=90, lease_seconds=15.0,
-        cancel_grace=1.5, report_via="http", task_events=True, log_level="DEBUG",
+        cancel_grace=1.5, report_via="http", task_events=True, remote_control=False,
+        log_level="DEBUG",
         worker_log_level="INFO", ai_base_url="http://llm.example/v1", ai_api_key="sk-1",
         ai_model="m-1")
     # Each variable names one setting: none is missing from the table above.
@@ -49,8 +51,9 @@ def test_nothing_set_gives_the_documented_defaults():
     assert settings == AgentSettings()
     assert (settings.server, settings.concurrency, settings.call_timeout,
             settings.max_run_seconds, settings.lease_seconds, settings.cancel_grace,
-            settings.report_via, settings.task_events, settings.heartbeat_interval) == (
-        "http://localhost:8080", 8, 3600.0, 3600, 60.0, 30.0, "stream", False, None)
+            settings.report_via, settings.task_events, settings.heartbeat_interval,
+            settings.remote_control) == (
+        "http://localhost:8080", 8, 3600.0, 3600, 60.0, 30.0, "stream", False, None, True)
     assert (settings.ai_base_url, settings.ai_model) == ("https://api.openai.com/v1",
                                                           "gpt-4o-mini")
 
@@ -74,6 +77,14 @@ def test_a_zero_heartbeat_interval_leaves_it_to_the_control_plane(value, expecte
 @pytest.mark.parametrize("value", ["0", "true", "yes"])
 def test_task_events_are_on_only_for_1(value):
     assert AgentSettings.from_env({"AGENTFIELD_TASK_EVENTS": value}).task_events is False
+
+
+@pytest.mark.parametrize("value", ["true", "off", "2"])
+def test_remote_control_is_switched_by_0_or_1_only(value):
+    with pytest.raises(InvalidSettings) as raised:
+        AgentSettings.from_env({"AGENTFIELD_REMOTE_CONTROL": value})
+
+    assert raised.value.problems == [f"AGENTFIELD_REMOTE_CONTROL={value!r}"]
 
 
 def test_every_unparsable_variable_is_named_in_one_error():
