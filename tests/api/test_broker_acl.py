@@ -25,7 +25,7 @@ from scripts.broker_acl import (
     control_plane_rules,
     main,
 )
-from tests.conftest import NAMESPACE, Api, Stack
+from tests.conftest import AUTH, NAMESPACE, Api, Stack
 
 NODE = "acl-agent"
 AGENT_PASSWORD = "agent-secret"
@@ -106,9 +106,11 @@ def _wait_for(client: redis.Redis) -> None:
 
 
 def _start_agent(stack: Stack, broker: Broker, name: str = NODE):
-    # The agent gets its own credentials only: REDIS_URL (the control plane's) is blanked.
+    # The agent gets its own credentials only: REDIS_URL (the control plane's) is blanked,
+    # and its API key is a node key of its own.
     return stack.start_agent(
         name, "tests/agents/acl_agent.py", REDIS_URL="", TEST_COUNTER_REDIS_URL="",
+        AGENTFIELD_API_KEY=stack.node_key,
         AGENTFIELD_BROKER_URL=broker.url(agent_user(NODE), AGENT_PASSWORD),
         AGENTFIELD_REMOTE_CONTROL="0", AGENTFIELD_CONCURRENCY="2",
         # Renewed every 0.2 s; a killed worker's message is visible again after 2 s.
@@ -119,17 +121,19 @@ def _start_agent(stack: Stack, broker: Broker, name: str = NODE):
 def acl_stack(tmp_path_factory, migrated_database, broker):
     """A control plane on the module's broker as its user, and acl-agent as its own."""
     stack = Stack(tmp_path_factory.mktemp("acl-stack-logs"))
-    # The registration answer would otherwise hand every agent the control plane's URL,
-    # credentials included.
+    # Agents are configured with their own broker account, not told the address.
     stack.env.update(REDIS_URL=broker.url(CONTROL_PLANE_USER, CONTROL_PLANE_PASSWORD),
                      AGENTFIELD_ADVERTISE_BROKER="0", WEB_CONCURRENCY="1")
     try:
         stack.start("web", [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
-                            "app:create_app()"])
+                            "app.wsgi:application"])
         stack.wait_until(lambda: requests.get(stack.url + "/api/v1/health", timeout=2).ok,
                          what="the control plane on the ACL broker")
+        stack.node_key = requests.post(f"{stack.url}/api/v1/admin/keys", headers=AUTH, json={
+            "name": NODE, "scopes": [f"node:{NODE}", "execute"]}).json()["token"]
         _start_agent(stack, broker)
-        stack.wait_until(lambda: requests.get(f"{stack.url}/api/v1/nodes/{NODE}").ok,
+        stack.wait_until(lambda: requests.get(f"{stack.url}/api/v1/nodes/{NODE}",
+                                              headers=AUTH).ok,
                          what=f"{NODE} to register")
         yield stack
     finally:
