@@ -5,8 +5,11 @@ rounds with authentication off (``AGENTFIELD_AUTH_DISABLED=1``) and on (gunicorn
 restarted each time), measuring sync execute p50 at concurrency 1. In the "on" rounds
 the load generator sends a scoped ``execute`` key and the agent holds a node key, so
 each execution pays the request check (key lookup, hash, scope) and the signed report
-(its HMAC, checked by the consumer). Prints the p50 of each side (median over rounds)
-and the difference (target: under 0.3 ms).
+(its HMAC, checked by the consumer). Credentials are off on both sides: without
+authentication none is issued (an outcome nobody authenticated proves nothing), so
+leaving them on would charge their cost, measured by ``credentials_bench.py``, to the
+check. Prints the p50 of each side (median over rounds) and the difference (target:
+under 0.3 ms).
 
     .venv/bin/python bench/auth_bench.py [--rounds 5] [--duration 5]
 """
@@ -37,7 +40,8 @@ def restart(procs: eb.Processes, stack: eb.Stack, args, auth: bool, keys: dict) 
     """Restart gunicorn and the agent with authentication on (scoped keys) or off."""
     procs.stop("agent")
     procs.stop("web")
-    env = {**stack.env(args), "AGENTFIELD_AUTH_DISABLED": "0" if auth else "1"}
+    env = {**stack.env(args), "AGENTFIELD_AUTH_DISABLED": "0" if auth else "1",
+           "AGENTFIELD_CREDENTIALS": "0"}
     procs.start("web", [eb.PY, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind",
                         f"{eb.HOST}:{stack.port}", "app.wsgi:application"], env)
     procs.start("agent", [eb.PY, str(eb.BENCH / "noop_agent.py")],
@@ -49,17 +53,17 @@ def restart(procs: eb.Processes, stack: eb.Stack, args, auth: bool, keys: dict) 
 
 
 def measure_round(stack: eb.Stack, args, key: str) -> float:
-    def call():
+    def make_call():
         client = eb.Client(stack.port)
         client.headers["X-API-Key"] = key
 
-        def one():
+        def call():
             status, body = client.post(eb.SYNC_PATH)
             return status == 200 and body.get("status") == "succeeded", None
-        return one
+        return call
 
-    eb.run_load(call(), 1, 0.5, 10_000)  # warm-up
-    samples = eb.run_load(call(), 1, args.duration, 50_000)
+    eb.run_load(make_call, 1, 0.5, 10_000)  # warm-up
+    samples = eb.run_load(make_call, 1, args.duration, 50_000)
     if samples.errors or not samples.latencies:
         raise RuntimeError(f"{samples.errors} failed calls of {len(samples.latencies)}")
     return eb.ms(eb.percentile(samples.latencies, 50))
