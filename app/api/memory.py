@@ -5,6 +5,7 @@ from flask import Blueprint, current_app, request
 
 from app.api.params import int_arg
 from app.auth.guard import current_principal
+from app.auth.keys import still_usable
 from app.auth.policy import requires
 from app.errors import InvalidField
 from app.jsonio import read_json_object
@@ -179,14 +180,15 @@ def event_stream():
         store.events_after(last_id, count=1)  # validates the id before the stream starts
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     # One of this process's stream slots (503 too_many_streams when none is left).
-    grants = current_principal().grants  # the generator runs outside the request
-    return stream_response(_frames(store, last_id, filters, grants),
+    principal = current_principal()
+    return stream_response(_frames(store, last_id, filters, principal),
                            mimetype="text/event-stream",
                            headers=headers)
 
 
-def _frames(store: MemoryStore, last_id: str | None, filters: dict, grants):
+def _frames(store: MemoryStore, last_id: str | None, filters: dict, principal):
     """Replay what the client missed, then follow the stream; keepalives when quiet."""
+    grants = principal.grants
     replay = bool(last_id)
     # Taken before "connected" is sent: a write the client makes after seeing it comes
     # after this id, so it is never skipped.
@@ -200,7 +202,8 @@ def _frames(store: MemoryStore, last_id: str | None, filters: dict, grants):
                 yield _frame(event)
     # SHUTTING_DOWN: a restart does not wait on streams (clients reconnect with
     # Last-Event-ID and miss nothing).
-    while not SHUTTING_DOWN.is_set():
+    # A revoked or expired key ends the stream within a read (and the key cache's life).
+    while not SHUTTING_DOWN.is_set() and still_usable(principal):
         events = store.read_events(last_id, block_ms=SSE_BLOCK_MS)
         if not events:
             yield ": keepalive\n\n"

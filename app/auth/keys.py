@@ -143,6 +143,15 @@ def check_usable(principal: Principal) -> Principal:
     return principal
 
 
+def still_usable(principal: Principal) -> bool:
+    """Whether a caller's key still works (a long-lived stream asks between reads)."""
+    if principal.key_id is None or principal.key_id == ENV_KEY_ID:
+        return True
+    record = _record(principal.key_id)
+    return (record is not None and not record.principal.revoked
+            and not _expired(record.principal.expires_at))
+
+
 def principal_of(key_id: str) -> Principal | None:
     """The caller a signed stream report names by key id (None: no such key)."""
     if key_id == ENV_KEY_ID:

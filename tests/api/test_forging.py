@@ -438,6 +438,26 @@ def test_memory_events_reach_only_keys_that_may_read_them(api, stack):
     assert _error(refused) == (403, "insufficient_scope")
 
 
+def test_a_stream_ends_when_its_key_is_revoked(api, stack):
+    reader = _new_key(api, "memory:read")
+    received: list = []
+    connected, stop = threading.Event(), threading.Event()
+    url = f"{stack.url}/api/v1/memory/events/sse?api_key={reader.token}"
+    listener = threading.Thread(target=_sse_events, args=(url, received, connected, stop),
+                                daemon=True)
+    listener.start()
+    assert connected.wait(10), received
+
+    revoked_at = time.monotonic()
+    assert api.delete(f"/api/v1/admin/keys/{reader.id}").json()["active"] is False
+
+    # Then the server closes the stream within one read (5 s) and the key cache (2 s)
+    listener.join(timeout=15)
+    assert not listener.is_alive(), "the stream outlived its key"
+    assert time.monotonic() - revoked_at < 10
+    stop.set()
+
+
 # -- 5. a client as AgentField's SDK writes it ----------------------------------------------
 
 def _agentfield_run_id() -> str:
