@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 
 from app.auth.errors import ApiKeyExpired, ApiKeyNotFound, ApiKeyRevoked, InvalidApiKey
 from app.auth.principal import ENV_PRINCIPAL, Principal
@@ -173,9 +173,13 @@ def any_key_configured() -> bool:
     """Whether a caller could authenticate at all (the env key, or an active key)."""
     if get_config().api_key:
         return True
+    # Expired keys are left out too: a server whose only keys have expired would answer
+    # 401 to everyone, which is what refusing to start is for.
     with connection() as conn:
-        return conn.execute(select(api_keys.c.id).where(api_keys.c.revoked_at.is_(None))
-                            .limit(1)).first() is not None
+        return conn.execute(select(api_keys.c.id).where(
+            api_keys.c.revoked_at.is_(None),
+            or_(api_keys.c.expires_at.is_(None), api_keys.c.expires_at > utcnow()))
+            .limit(1)).first() is not None
 
 
 def forget_cached() -> None:
