@@ -16,7 +16,6 @@ from app.auth.policy import required_policy
 from app.auth.principal import ANONYMOUS, Principal
 from app.auth.ratelimit import take_token
 from app.auth.scopes import Grants
-from app.extensions import get_config
 
 log = logging.getLogger("agentfield.audit")
 _ALLOWS: dict[str, Callable[[Grants], bool]] = {
@@ -41,20 +40,23 @@ def init_auth(app: Flask) -> None:
 
 def check_request() -> None:
     """Authenticate the request and apply its view's policy (raises 401, 403, 429)."""
-    if request.method == "OPTIONS" or request.endpoint is None:
+    # Each proxy is resolved once: this runs before every request.
+    req, app = request._get_current_object(), current_app._get_current_object()
+    if req.method == "OPTIONS" or req.endpoint is None:
         return  # werkzeug answers these itself (404, 405, the allowed methods)
-    policy = required_policy(current_app.view_functions.get(request.endpoint))
+    policy = required_policy(app.view_functions.get(req.endpoint))
     if policy == "public":
         return
-    if get_config().auth_disabled:
+    config = app.extensions["agentfield_config"]
+    if config.auth_disabled:
         g.principal = ANONYMOUS
         return
-    token = _token()
+    token = _token(req.environ, req.method)
     if token is None:
         raise AuthenticationError(
             "this endpoint needs an API key: send it as the X-API-Key header or as "
             "'Authorization: Bearer <key>' (streams may use ?api_key=)")
-    principal = authenticate(token)
+    principal = authenticate(token, config.api_key)
     g.principal = principal
     take_token(principal)
     if not _ALLOWS[policy](principal.grants):
@@ -75,12 +77,12 @@ def require(allowed: bool, required: str, message: str) -> None:
         raise InsufficientScope(message, {"required": required})
 
 
-def _token() -> str | None:
-    token = request.headers.get("X-API-Key")
+def _token(environ: dict, method: str) -> str | None:
+    token = environ.get("HTTP_X_API_KEY")
     if not token:
-        scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+        scheme, _, value = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
         token = value.strip() if scheme.lower() == "bearer" else None
-    if not token and request.method == "GET":
+    if not token and method == "GET":
         token = request.args.get("api_key")
     if not token:
         return None

@@ -5,6 +5,7 @@ so the request path costs no query; a revocation reaches every process within th
 time (at once in the process that revoked it).
 """
 
+import functools
 import hmac
 import logging
 import time
@@ -41,7 +42,7 @@ class KeyRecord:
 
     token_hash: str
     principal: Principal
-    sealed_report_key: bytes
+    report_key: bytes  # unsealed once per cache period, not per report
 
 
 _cache: dict[str, tuple[float, KeyRecord | None]] = {}
@@ -118,13 +119,12 @@ def key_view(row) -> dict:
             "active": row["revoked_at"] is None and not _expired(row["expires_at"])}
 
 
-def authenticate(token: str) -> Principal:
-    """Return the caller a token names.
+def authenticate(token: str, env_key: str | None) -> Principal:
+    """Return the caller a token names (``env_key``: the server's AGENTFIELD_API_KEY).
 
     Raises:
         InvalidApiKey, ApiKeyRevoked, ApiKeyExpired.
     """
-    env_key = get_config().api_key
     if env_key and hmac.compare_digest(token.encode(), env_key.encode()):
         return ENV_PRINCIPAL
     key_id = key_id_of(token)
@@ -152,21 +152,18 @@ def still_usable(principal: Principal) -> bool:
             and not _expired(record.principal.expires_at))
 
 
-def principal_of(key_id: str) -> Principal | None:
-    """The caller a signed stream report names by key id (None: no such key)."""
+def signer_of(key_id: str, env_key: str | None) -> tuple[Principal, bytes] | None:
+    """The caller a signed stream report names by key id, and the secret it signs with
+    (None: no such key)."""
     if key_id == ENV_KEY_ID:
-        return ENV_PRINCIPAL if get_config().api_key else None
+        return (ENV_PRINCIPAL, _env_report_key(env_key)) if env_key else None
     record = _record(key_id)
-    return record.principal if record else None
+    return (record.principal, record.report_key) if record else None
 
 
-def report_key_of(key_id: str) -> bytes | None:
-    """The secret a key's holder signs stream reports with (None: no such key)."""
-    if key_id == ENV_KEY_ID:
-        env_key = get_config().api_key
-        return report_signing_key(env_key) if env_key else None
-    record = _record(key_id)
-    return secret_box().open(record.sealed_report_key) if record else None
+@functools.lru_cache(maxsize=4)
+def _env_report_key(env_key: str) -> bytes:
+    return report_signing_key(env_key)
 
 
 def any_key_configured() -> bool:
@@ -198,7 +195,8 @@ def _record(key_id: str) -> KeyRecord | None:
         row = conn.execute(select(api_keys).where(api_keys.c.id == key_id)).mappings().first()
     if row is None:
         return None
-    record = KeyRecord(row["token_hash"], _principal(row), row["sealed_report_key"])
+    record = KeyRecord(row["token_hash"], _principal(row),
+                       secret_box().open(row["sealed_report_key"]))
     if len(_cache) >= _MAX_CACHED:
         _cache.clear()
     _cache[key_id] = (now + get_config().key_cache_seconds, record)

@@ -13,7 +13,7 @@ import logging
 import redis
 
 from app.auth.errors import AuthenticationError, InsufficientScope
-from app.auth.keys import check_usable, principal_of, report_key_of
+from app.auth.keys import check_usable, signer_of
 from app.auth.tokens import report_signature
 from app.executions.lifecycle import Reporter, reporter_for
 from app.extensions import get_config, get_keys, get_redis
@@ -28,7 +28,8 @@ class ForgedReport(Exception):
 
 def reporter_of_entry(fields: dict, execution_id: str) -> Reporter:
     """Return who reported the entry (raises ForgedReport)."""
-    if get_config().auth_disabled:
+    config = get_config()
+    if config.auth_disabled:
         return Reporter(None)
     key_id, signature = fields.get(b"key"), fields.get(b"sig")
     if not key_id or not signature:
@@ -36,15 +37,15 @@ def reporter_of_entry(fields: dict, execution_id: str) -> Reporter:
     if len(key_id) > _MAX_KEY_ID:
         raise ForgedReport("the entry names no key we know")
     key_id = key_id.decode(errors="replace")
-    secret = report_key_of(key_id)
-    if secret is None:
+    signer = signer_of(key_id, config.api_key)
+    if signer is None:
         raise ForgedReport(f"the entry names no key we know ({key_id!r})")
+    principal, secret = signer
     expected = report_signature(secret, execution_id, fields.get(b"report") or b"")
     if not hmac.compare_digest(expected.encode(), signature):
         raise ForgedReport(f"the signature does not match key {key_id!r}")
-    principal = principal_of(key_id)
     try:
-        return reporter_for(check_usable(principal))  # type: ignore[arg-type]
+        return reporter_for(check_usable(principal))
     except (AuthenticationError, InsufficientScope) as exc:
         raise ForgedReport(f"key {key_id!r} may not report: {exc}") from None
 

@@ -24,13 +24,9 @@ _c = executions.c
 # compiled form and cache key instead of rebuilding them per call (the report consumer
 # spent a third of its time there).
 _INSERT = insert(executions)
-# ``b_node`` (when not null) is the node the reporter acts as: another node's
-# execution is left alone, so an outcome is only ever recorded from its owner.
-_REPORTER_OWNS = or_(bindparam("b_node", type_=_c.agent_node_id.type).is_(None),
-                     _c.agent_node_id == bindparam("b_node", type_=_c.agent_node_id.type))
 _FINISH = (
     update(executions)
-    .where(_c.execution_id == bindparam("b_id"), _NOT_TERMINAL, _REPORTER_OWNS)
+    .where(_c.execution_id == bindparam("b_id"), _NOT_TERMINAL)
     .values(
         status=bindparam("b_status"),
         result_payload=bindparam("b_result", type_=_c.result_payload.type),
@@ -52,6 +48,11 @@ _FINISH = (
                _c.input_payload, _c.parent_execution_id, _c.agent_node_id, _c.reasoner_id,
                _c.has_webhook, _c.reported_by, _c.key_id)
 )
+
+
+# The same, for a reporter that acts as one node: another node's execution is left
+# alone, so an outcome is only ever recorded from its owner.
+_FINISH_OWN = _FINISH.where(_c.agent_node_id == bindparam("b_node"))
 
 
 def insert_execution(values: dict) -> None:
@@ -104,11 +105,14 @@ def finish_execution(execution_id: str, values: dict, conn=None, *,
         "b_error_type": values.get("error_type"), "b_completed": values["completed_at"],
         "b_duration": values.get("duration_ms"), "b_started": values.get("started_at"),
         "b_attempts": values.get("attempt_log"),
-        "b_reporter": reported_by, "b_node": node_id,
+        "b_reporter": reported_by,
         "b_updated": utcnow(),
     }
+    statement = _FINISH
+    if node_id is not None:
+        statement, params["b_node"] = _FINISH_OWN, node_id
     with connection(conn) as active:
-        row = active.execute(_FINISH, params).mappings().first()
+        row = active.execute(statement, params).mappings().first()
     return dict(row) if row else None
 
 
