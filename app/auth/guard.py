@@ -13,7 +13,7 @@ from flask import Flask, current_app, g, request
 from app.auth.errors import AuthenticationError, InsufficientScope, InvalidApiKey
 from app.auth.keys import authenticate
 from app.auth.policy import required_policy
-from app.auth.principal import ANONYMOUS, Principal
+from app.auth.principal import ANONYMOUS, NOBODY, Principal
 from app.auth.ratelimit import take_token
 from app.auth.scopes import Grants
 
@@ -67,8 +67,12 @@ def check_request() -> None:
 
 
 def current_principal() -> Principal:
-    """The caller of the current request (anonymous when authentication is off)."""
-    return g.get("principal", ANONYMOUS)
+    """The caller of the current request (anonymous when authentication is off).
+
+    A request the check did not authenticate (a public endpoint) is nobody: allowed
+    nothing, so a view that forgets its policy fails closed.
+    """
+    return g.get("principal", NOBODY)
 
 
 def require(allowed: bool, required: str, message: str) -> None:

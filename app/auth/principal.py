@@ -56,6 +56,8 @@ class Principal:
 
 ANONYMOUS = Principal(key_id=None, name="anonymous (authentication off)",
                       grants=FULL_ACCESS)
+# Who a request is before the check has said otherwise (public endpoints): allowed nothing.
+NOBODY = Principal(key_id=None, name="nobody", grants=Grants())
 
 
 # The holder of the server's AGENTFIELD_API_KEY: full access, as in AgentField.

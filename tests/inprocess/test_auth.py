@@ -458,3 +458,13 @@ def test_an_outcome_nobody_authenticated_gets_no_credential(register, make_execu
 
 def test_the_config_never_shows_a_key_in_its_repr(config):
     assert API_KEY not in repr(config) and "api_key" not in repr(config)
+
+
+def test_a_request_the_check_did_not_authenticate_is_allowed_nothing(app):
+    from app.auth.guard import current_principal
+
+    with app.test_request_context("/api/v1/health"):
+        principal = current_principal()
+
+    assert principal.key_id is None and not principal.grants.admin
+    assert not principal.grants.may_execute and not principal.reads({"key_id": None})
