@@ -269,3 +269,40 @@ def test_secrets_are_sealed_in_the_database(api, receiver):
     assert b"recognisable" not in sealed and len(sealed) > len("a-very-recognisable-secret")
     _delivered(api, accepted["execution_id"])
 
+
+
+def test_header_values_are_sealed_and_the_webhook_is_shown_only_to_its_owner(api, receiver):
+    import psycopg2
+
+    from tests.conftest import DATABASE_URL
+
+    # Given an execution started by a scoped key, with a token in a custom header
+    owner = api.post("/api/v1/admin/keys", json={"name": "hook-owner",
+                                                 "scopes": ["execute"]}).json()["token"]
+    reader = api.post("/api/v1/admin/keys", json={"name": "hook-reader",
+                                                  "scopes": ["executions:read"]}).json()["token"]
+    path, hook = _hook(receiver, headers={"X-Receiver-Token": "tok-recognisable-value"})
+    accepted = api.post("/api/v1/execute/async/echo-agent.noop", headers={"X-API-Key": owner},
+                        json={"input": {"value": 1}, "webhook": hook}).json()
+    execution_id = accepted["execution_id"]
+    _delivered(api, execution_id)
+
+    # Then the receiver got the value, the database holds it sealed
+    assert receiver.for_path(path)[0]["headers"]["X-Receiver-Token"] == "tok-recognisable-value"
+    conn = psycopg2.connect(DATABASE_URL)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT headers::text FROM execution_webhooks WHERE execution_id = %s",
+                        (execution_id,))
+            stored = cur.fetchone()[0]
+    finally:
+        conn.close()
+    assert "X-Receiver-Token" in stored and "recognisable" not in stored
+    # and the URL and header names are shown to the owner, not to a reader of all executions
+    mine = api.get(f"/api/v1/executions/{execution_id}", headers={"X-API-Key": owner}).json()
+    theirs = api.get(f"/api/v1/executions/{execution_id}",
+                     headers={"X-API-Key": reader}).json()
+    assert mine["webhook"]["url"] == hook["url"]
+    assert mine["webhook"]["header_names"] == ["X-Receiver-Token"]
+    assert theirs["status"] == "succeeded" and "webhook" not in theirs
+    assert "webhook_events" not in theirs

@@ -468,3 +468,20 @@ def test_a_request_the_check_did_not_authenticate_is_allowed_nothing(app):
 
     assert principal.key_id is None and not principal.grants.admin
     assert not principal.grants.may_execute and not principal.reads({"key_id": None})
+
+
+def test_the_registration_answer_names_the_broker_without_its_password(config):
+    from dataclasses import replace
+
+    from app import create_app
+    from tests.conftest import keyed_client
+
+    # Registration touches no Redis, so a URL whose password this Redis lacks is fine.
+    host_port = config.redis_url.split("@")[-1].removeprefix("redis://")
+    app = create_app(replace(config, redis_url=f"redis://agent:s3cret-pw@{host_port}"))
+    answer = keyed_client(app).post("/api/v1/nodes/register", json={
+        "id": f"inproc-{uuid.uuid4().hex[:10]}", "reasoners": [{"id": "plan"}]})
+
+    assert answer.status_code == 201, answer.get_json()
+    assert answer.get_json()["broker_url"] == f"redis://{host_port}"
+    assert "s3cret" not in answer.get_data(as_text=True)
