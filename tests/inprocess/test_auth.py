@@ -485,3 +485,18 @@ def test_the_registration_answer_names_the_broker_without_its_password(config):
     assert answer.status_code == 201, answer.get_json()
     assert answer.get_json()["broker_url"] == f"redis://{host_port}"
     assert "s3cret" not in answer.get_data(as_text=True)
+
+
+def test_a_run_whose_executions_are_gone_shows_its_credentials_only_to_readers_of_all(
+        client, new_key):
+    # Credentials outlive executions (retention): with no row left to own, only a key
+    # that reads every execution may see the run's chain.
+    run_id = f"run_{uuid.uuid4().hex}"
+
+    own_only = client.get(f"/api/v1/did/workflow/{run_id}/vc-chain",
+                          headers=_as(new_key("execute")))
+    reader = client.get(f"/api/v1/did/workflow/{run_id}/vc-chain",
+                        headers=_as(new_key("executions:read")))
+
+    assert _error(own_only) == (403, "insufficient_scope")
+    assert _error(reader) == (404, "credential_not_found")
