@@ -16,6 +16,9 @@ timeout = int(float(os.environ.get("AGENTFIELD_SYNC_TIMEOUT", "90"))) + 30
 graceful_timeout = 25
 keepalive = 30
 accesslog = os.environ.get("AGENTFIELD_ACCESS_LOG") or None
+# The path without its query string, and no Referer: event streams may carry their API
+# key as ?api_key=, which must not land in a log.
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'
 
 
 def post_worker_init(worker):

@@ -190,6 +190,26 @@ def test_gunicorn_serves_once_a_key_is_set(deployment, tmp_path):
     assert served and still_running, log.read_text(errors="replace")[-3000:]
 
 
+def test_the_access_log_never_holds_a_key_sent_in_the_query(deployment, tmp_path):
+    access = tmp_path / "access.log"
+    env = {**deployment.env, "AGENTFIELD_API_KEY": "a-key-in-the-query",
+           "AGENTFIELD_ACCESS_LOG": str(access)}
+    process, url, log = _gunicorn(env, tmp_path)
+    try:
+        deadline = time.monotonic() + 30
+        while not _served(url) and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        answer = requests.get(url + "/api/v1/nodes", params={"api_key": "a-key-in-the-query"},
+                              timeout=10)
+    finally:
+        _stop(process)
+
+    written = access.read_text(errors="replace")
+    assert answer.status_code == 200, log.read_text(errors="replace")[-3000:]
+    assert '"GET /api/v1/nodes HTTP/1.1" 200' in written, written
+    assert "a-key-in-the-query" not in written
+
+
 # -- authentication off -----------------------------------------------------------------
 
 @pytest.fixture
